@@ -1,0 +1,54 @@
+import { join, resolve } from 'node:path';
+import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
+import { readDataDir } from '../shared/database/config';
+import { readJwtSettings, type JwtSettings } from '../shared/jwt';
+import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
+
+export interface GatewayConfig {
+  /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
+  http: HttpSettings;
+  /** The supergraph to serve; any composed supergraph works. `SUPERGRAPH_PATH`, @default "schema/supergraph.graphql" */
+  supergraphPath: string;
+  /**
+   * Instance URLs per subgraph name, replacing the supergraph's routing URL; several URLs are
+   * balanced round-robin. `SUBGRAPH_<NAME>_URLS` (name upper-cased, `-` as `_`), comma-separated.
+   * @default { product: ["http://127.0.0.1:19093/graphql", "http://127.0.0.1:19094/graphql"] }
+   */
+  subgraphUrls: Record<string, string[]>;
+  /** Per-attempt timeout of a subgraph call, in ms. `UPSTREAM_TIMEOUT_MS`, @default 10000 */
+  upstreamTimeoutMs: number;
+  /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
+  jwt: JwtSettings;
+  /** Where the REST bridge's operations are. Not configurable: they are part of the REST contract. */
+  restOperationsDir: string;
+}
+
+const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
+  product: ['http://127.0.0.1:19093/graphql', 'http://127.0.0.1:19094/graphql'],
+};
+
+/** `SUBGRAPH_ORDER_URLS` and a subgraph called `order` meet at the key `order`. */
+export function subgraphKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '_');
+}
+
+function readSubgraphUrls(reader: EnvReader, env: Env): Record<string, string[]> {
+  const urls: Record<string, string[]> = { ...DEFAULT_SUBGRAPH_URLS };
+  for (const name of Object.keys(env).sort()) {
+    const match = /^SUBGRAPH_(.+)_URLS$/.exec(name);
+    if (match && reader.raw(name) !== undefined) urls[subgraphKey(match[1]!)] = reader.urlList(name, []);
+  }
+  return urls;
+}
+
+export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
+  const reader = new EnvReader(env);
+  return reader.finish({
+    http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
+    supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
+    subgraphUrls: readSubgraphUrls(reader, env),
+    upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+    jwt: readJwtSettings(reader, readDataDir(reader)),
+    restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
+  });
+}

@@ -1,0 +1,14 @@
+/** Per-request state of one client request, shared by the GraphQL route, the REST bridge and the data sources. */
+export interface GatewayContext {
+  /** The verified token subject; undefined only for the public sign-in operation. */
+  userId: string | undefined;
+  /** What the subgraph calls of this request reported back. */
+  upstream: {
+    /** The `Server-Port` of the last product instance that answered. */
+    serverPort?: string;
+  };
+}
+
+export function createContext(userId: string | undefined): GatewayContext {
+  return { userId, upstream: {} };
+}

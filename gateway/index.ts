@@ -1,0 +1,8 @@
+import { runServer } from '../shared/run-server';
+import { loadGatewayConfig } from './config';
+import { createGatewayServer } from './server';
+
+void runServer('gateway', async () => {
+  const config = loadGatewayConfig();
+  return { app: await createGatewayServer(config), http: config.http };
+});

@@ -1,0 +1,59 @@
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceEndpointDefinition } from '@apollo/gateway';
+import type { FastifyBaseLogger } from 'fastify';
+import { createBalancedFetch } from '../../shared/balanced-fetch';
+import { AppError } from '../../shared/errors';
+import { USER_HEADER } from '../../shared/subgraph-app';
+import { subgraphKey } from '../config';
+import type { GatewayContext } from '../context';
+
+type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
+
+export interface LoadBalancingOptions {
+  /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
+  subgraphUrls: Readonly<Record<string, readonly string[]>>;
+  upstreamTimeoutMs: number;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Calls one subgraph: round-robin over its instances (skipping any that refuses connections),
+ * passes the verified user on, and reports the answering product instance's `Server-Port`.
+ */
+class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    const userId = (context as Partial<GatewayContext>).userId;
+    if (userId !== undefined) request.http?.headers.set(USER_HEADER, userId);
+  }
+
+  override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
+    const port = response.http?.headers.get('server-port');
+    const upstream = (context as Partial<GatewayContext>).upstream;
+    if (port && upstream) upstream.serverPort = port;
+    return response;
+  }
+}
+
+/** The gateway's `buildService`: one balanced data source per subgraph. */
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, log }: LoadBalancingOptions) {
+  const known = new Set<string>();
+  const buildService = ({ name, url }: ServiceEndpointDefinition) => {
+    known.add(subgraphKey(name));
+    const urls = subgraphUrls[subgraphKey(name)] ?? (url ? [url] : []);
+    const balanced = createBalancedFetch({ name, urls, timeoutMs: upstreamTimeoutMs });
+    log.info({ subgraph: name, urls }, 'subgraph instances');
+    const fetcher = async (target: string, init?: RequestInit) => {
+      try {
+        return await balanced(target, init);
+      } catch (error) {
+        // The gateway reports a GraphQLError from a fetch as it is, code included.
+        throw error instanceof AppError ? error.toGraphQLError() : error;
+      }
+    };
+    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher });
+  };
+  /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
+  const reportUnused = () => {
+    for (const key of Object.keys(subgraphUrls)) if (!known.has(key)) log.warn({ subgraph: key }, 'instance URLs configured for a subgraph the supergraph does not have');
+  };
+  return { buildService, reportUnused };
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { FastifyInstance } from 'fastify';
+import { maskErrors, mountGraphQL } from '../shared/graphql-http';
+import { createHttpApp } from '../shared/http-app';
+import type { GatewayConfig } from './config';
+import { createContext, type GatewayContext } from './context';
+import { useJwtAuth, userOf } from './plugins/jwt-auth';
+import { useLoadBalancing } from './plugins/load-balancing';
+import { useRestBridge } from './plugins/rest-bridge';
+import { restRoutes } from './rest/routes';
+
+const GRAPHQL_ROUTE = '/graphql';
+
+/** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
+export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
+  const app = createHttpApp(config.http);
+  const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, log: app.log });
+  const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    formatError: maskErrors(app.log),
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+  balancing.reportUnused();
+  app.addHook('onClose', () => apollo.stop());
+
+  useJwtAuth(app, {
+    jwt: config.jwt,
+    publicRoutes: ['/health', ...restRoutes.filter((route) => route.public).map((route) => route.url)],
+    graphqlRoute: GRAPHQL_ROUTE,
+    publicRootFields: ['Mutation.signIn'],
+  });
+  mountGraphQL(app, apollo, {
+    path: GRAPHQL_ROUTE,
+    context: async (request) => createContext(userOf(request)),
+    onResponse: (context, reply) => {
+      if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
+    },
+  });
+  useRestBridge(app, apollo, { routes: restRoutes, operationsDir: config.restOperationsDir });
+  return app;
+}

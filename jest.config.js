@@ -1,0 +1,10 @@
+/** Contract tests run TypeScript through swc (no type-check here: `npm run typecheck` does that). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  testTimeout: 30000,
+  // Each test file starts its own stack on port 0; two workers match the CI machine's two cores.
+  maxWorkers: 2,
+};

@@ -1,0 +1,127 @@
+/**
+ * Helpers for the per-process config modules: read the environment once, collect every problem,
+ * then either return a frozen config or throw one error that lists them all.
+ */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface IntOptions {
+  min?: number;
+  max?: number;
+}
+
+/** A reader over one environment; call `finish` once every setting has been read. */
+export class EnvReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  /** The raw value, with blank treated as unset. */
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  int(name: string, fallback: number, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER }: IntOptions = {}): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+      return fallback;
+    }
+    return Number(value);
+  }
+
+  port(name: string, fallback: number): number {
+    return this.int(name, fallback, { min: 0, max: 65535 });
+  }
+
+  oneOf<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(value)) {
+      this.problems.push(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  /** A comma-separated list of absolute http(s) URLs. */
+  urlList(name: string, fallback: readonly string[]): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [...fallback];
+    const urls = value.split(',').map((part) => part.trim()).filter(Boolean);
+    const bad = urls.filter((url) => !isHttpUrl(url));
+    if (urls.length === 0 || bad.length > 0) {
+      this.problems.push(`${name} must be a comma-separated list of http(s) URLs, got "${value}"`);
+      return [...fallback];
+    }
+    return urls;
+  }
+
+  /** Records a problem found by a caller's own check. */
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** Throws a ConfigError listing every problem, or returns the config deeply frozen. */
+  finish<T extends object>(config: T): Readonly<T> {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+    return deepFreeze(config);
+  }
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** The HTTP settings every process has. */
+export interface HttpSettings {
+  /** Interface to listen on. `HOST` */
+  host: string;
+  /** Port to listen on; 0 picks a free one. `PORT` */
+  port: number;
+  /** pino log level. `LOG_LEVEL`, @default "info" */
+  logLevel: string;
+  /** Largest accepted request body in bytes. `BODY_LIMIT_BYTES`, @default 1048576 (1 MiB) */
+  bodyLimitBytes: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function readHttpSettings(env: EnvReader, defaults: { host: string; port: number }): HttpSettings {
+  return {
+    host: env.string('HOST', defaults.host),
+    port: env.port('PORT', defaults.port),
+    logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimitBytes: env.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+  };
+}

@@ -1,0 +1,58 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The error catalogue: every error a client can see, with its stable code, HTTP status and a
+ * default message. GraphQL errors carry the code in `extensions.code`; the REST layer maps codes
+ * to statuses through `statusOf`, and nowhere else.
+ */
+export const errorCatalogue = {
+  UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
+  BAD_USER_INPUT: { status: 400, message: 'The input is not valid' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  UNKNOWN_PRODUCTS: { status: 400, message: 'Some product ids do not exist' },
+  PRODUCT_NOT_FOUND: { status: 404, message: 'No such product' },
+  ORDER_NOT_FOUND: { status: 404, message: 'No such order' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document cannot be parsed' },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The GraphQL operation is not valid for this schema' },
+  UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
+  INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorCatalogue, code);
+}
+
+/** The HTTP status for a code; codes outside the catalogue are internal errors. */
+export function statusOf(code: unknown): number {
+  return isErrorCode(code) ? errorCatalogue[code].status : errorCatalogue.INTERNAL_SERVER_ERROR.status;
+}
+
+/** An error that is safe to show to clients: its message and details are written for them. */
+export class AppError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorCatalogue[code].message,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = errorCatalogue[code].status;
+  }
+
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { ...this.details, code: this.code } });
+  }
+}
+
+/** The REST error body: `{"error": {"code", "message", ...details}}`. */
+export function restErrorBody(code: ErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}) {
+  return { error: { code, message, ...details } };
+}

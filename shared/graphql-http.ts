@@ -1,0 +1,97 @@
+import { Readable } from 'node:stream';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, isErrorCode } from './errors';
+
+/** Codes Apollo Server itself produces for client mistakes; safe to pass through as they are. */
+const APOLLO_CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/** Driver error codes that mean "the database is not reachable right now", not "the query is wrong". */
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY']);
+
+/**
+ * Apollo `formatError`: AppErrors and Apollo's own client errors keep their code and message;
+ * anything else is logged and replaced by a bare INTERNAL_SERVER_ERROR, so no stack trace or SQL
+ * text ever reaches a client.
+ */
+export function maskErrors(log: FastifyBaseLogger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const { locations, path } = formatted;
+    if (original instanceof AppError) {
+      return { message: original.message, locations, path, extensions: { ...original.details, code: original.code } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR' && (isErrorCode(code) || APOLLO_CLIENT_CODES.has(code))) {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { message: formatted.message, locations, path, extensions };
+    }
+    const driverCode = (original as { code?: unknown } | undefined)?.code;
+    if (typeof driverCode === 'string' && DATABASE_DOWN_CODES.has(driverCode)) {
+      log.warn({ err: original }, 'database unavailable');
+      return { message: 'The database is unavailable', path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
+    }
+    log.error({ err: original }, 'unexpected GraphQL error');
+    return { message: 'Internal server error', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
+
+export interface GraphQLRouteOptions<TContext extends BaseContext> {
+  path?: string;
+  /** Builds the per-request context; may throw an AppError (e.g. UNAUTHENTICATED) to refuse the request. */
+  context: (request: FastifyRequest, reply: FastifyReply) => Promise<TContext>;
+  /** Runs after execution, before the response is sent (e.g. to copy upstream headers). */
+  onResponse?: (context: TContext, reply: FastifyReply) => void;
+}
+
+/** Serves an started ApolloServer over GET and POST on `path` (default `/graphql`). */
+export function mountGraphQL<TContext extends BaseContext>(
+  app: FastifyInstance,
+  apollo: ApolloServer<TContext>,
+  { path = '/graphql', context, onResponse }: GraphQLRouteOptions<TContext>,
+): void {
+  app.route({
+    method: ['GET', 'POST'],
+    url: path,
+    handler: async (request, reply) => {
+      let built: TContext | undefined;
+      const response = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: request.method.toUpperCase(),
+          headers: toHeaderMap(request.headers),
+          search: searchOf(request.url),
+          body: request.body,
+        },
+        context: async () => (built = await context(request, reply)),
+      });
+      if (built && onResponse) onResponse(built, reply);
+      for (const [name, value] of response.headers) reply.header(name, value);
+      reply.code(response.status ?? 200);
+      if (response.body.kind === 'complete') return reply.send(response.body.string);
+      return reply.send(Readable.from(response.body.asyncIterator));
+    },
+  });
+}
+
+function toHeaderMap(headers: FastifyRequest['headers']): HeaderMap {
+  const map = new HeaderMap();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) map.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return map;
+}
+
+function searchOf(url: string): string {
+  const index = url.indexOf('?');
+  return index === -1 ? '' : url.slice(index);
+}

@@ -1,0 +1,66 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { AppError, restErrorBody, statusOf, type ErrorCode } from './errors';
+
+export interface HttpAppOptions {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+}
+
+/**
+ * A Fastify app with the project's HTTP conventions: strict JSON validation (no type coercion,
+ * so `"1000"` is not a price), every error answered as `{"error": {"code", "message"}}` with the
+ * catalogue's status, and `/health` for liveness.
+ */
+export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: logLevel },
+    bodyLimit: bodyLimitBytes,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  // Only JSON bodies are part of any contract here; text/plain would otherwise be accepted as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { code, message, details } = describeError(error);
+    if (code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error }, 'request failed');
+    return reply.code(statusOf(code)).send(restErrorBody(code, message, details));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(restErrorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}
+
+/** Maps Fastify's own errors (body parsing, validation) onto catalogue codes. */
+function describeError(error: FastifyError): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+  if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
+  if (error.validation) return { code: 'BAD_USER_INPUT', message: validationMessage(error) };
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'INVALID_JSON', message: 'The request body is empty' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+  }
+  if (error instanceof SyntaxError) return { code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return { code: 'BAD_USER_INPUT', message: error.message };
+  }
+  return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
+}
+
+/** "body.supply_price must be integer" reads better as "supply_price must be an integer". */
+function validationMessage(error: FastifyError): string {
+  const [first] = error.validation ?? [];
+  if (!first) return error.message;
+  const where = `${error.validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
+  if (first.keyword === 'required') return `${where}.${String(first.params.missingProperty)} is required`;
+  if (first.keyword === 'additionalProperties') return `${where}.${String(first.params.additionalProperty)} is not a known field`;
+  return `${where} ${first.message ?? 'is not valid'}`;
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpSettings } from './config';
+
+/** How long a stopping process waits for in-flight requests before it exits anyway, in ms. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * The entry point shared by every process: build the app from its config, listen, and close
+ * cleanly (in-flight requests finish, pools close) on SIGINT or SIGTERM. A start-up failure
+ * prints one clear message and exits with status 1.
+ */
+export async function runServer(name: string, start: () => Promise<{ app: FastifyInstance; http: HttpSettings }>): Promise<void> {
+  let app: FastifyInstance;
+  try {
+    const started = await start();
+    app = started.app;
+    await app.listen({ host: started.http.host, port: started.http.port });
+  } catch (error) {
+    console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    app.log.info({ signal }, `${name}: stopping`);
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,8 @@
+import { runServer } from '../../shared/run-server';
+import { loadAuthConfig } from './config';
+import { createAuthServer } from './server';
+
+void runServer('auth', async () => {
+  const config = loadAuthConfig();
+  return { app: await createAuthServer(config), http: config.http };
+});

@@ -1,0 +1,25 @@
+import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../../shared/config';
+import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../shared/database/config';
+
+export interface OrderConfig {
+  /** `HOST` @default "127.0.0.1"; `PORT` @default 19092 */
+  http: HttpSettings;
+  database: DatabaseSettings;
+  /** Product subgraph instances the order service asks which product ids exist. `PRODUCT_URLS`, @default both local instances */
+  productUrls: string[];
+  /** Per-attempt timeout for those calls, in ms. `UPSTREAM_TIMEOUT_MS`, @default 10000 */
+  upstreamTimeoutMs: number;
+}
+
+export const DEFAULT_PRODUCT_URLS = ['http://127.0.0.1:19093/graphql', 'http://127.0.0.1:19094/graphql'];
+
+export function loadOrderConfig(env: Env = process.env): Readonly<OrderConfig> {
+  const reader = new EnvReader(env);
+  const dataDir = readDataDir(reader);
+  return reader.finish({
+    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19092 }),
+    database: readDatabaseSettings(reader, dataDir),
+    productUrls: reader.urlList('PRODUCT_URLS', DEFAULT_PRODUCT_URLS),
+    upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+  });
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import gql from 'graphql-tag';
+import { createBalancedFetch } from '../../shared/balanced-fetch';
+import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
+import { createSubgraphApp, userIdOf } from '../../shared/subgraph-app';
+import type { OrderConfig } from './config';
+import { OrderEntity } from './entities/order';
+import { OrderLineEntity } from './entities/order-line';
+import { OrderStore } from './order-store';
+import { ProductDirectory } from './product-directory';
+import { resolvers, type OrderContext } from './resolvers';
+
+export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf8'));
+
+/** The order subgraph, connected to its database but not listening. */
+export async function createOrderServer(config: OrderConfig): Promise<FastifyInstance> {
+  const dataSource = await connectWithCurrentSchema(createDataSource(config.database, [OrderEntity, OrderLineEntity]));
+  const store = new OrderStore(dataSource);
+  const products = new ProductDirectory(
+    createBalancedFetch({ name: 'product', urls: config.productUrls, timeoutMs: config.upstreamTimeoutMs }),
+  );
+  const app = await createSubgraphApp<OrderContext>({
+    ...config.http,
+    typeDefs,
+    resolvers,
+    context: async (request) => ({ store, products, userId: userIdOf(request) }),
+  });
+  app.addHook('onClose', () => dataSource.destroy());
+  return app;
+}

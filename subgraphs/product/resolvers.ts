@@ -1,0 +1,41 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import type DataLoader from 'dataloader';
+import { AppError } from '../../shared/errors';
+import { MAX_ID, requireId, requireName, toDatabaseId } from '../../shared/input';
+import type { Product } from './entities/product';
+import type { ProductStore } from './product-store';
+
+export interface ProductContext {
+  store: ProductStore;
+  /** Batches every product lookup of one request, including the gateway's `_entities` calls. */
+  productById: DataLoader<number, Product | null>;
+}
+
+const MAX_PAGE_SIZE = 1000;
+
+export const resolvers: GraphQLResolverMap<ProductContext> = {
+  Query: {
+    product: (_parent, { id }: { id: string }, { productById }) => productById.load(requireId(id, 'id')),
+    products: (_parent, { first, after }: { first?: number | null; after?: string | null }, { store }) => {
+      if (first != null && (first < 1 || first > MAX_PAGE_SIZE)) {
+        throw new AppError('BAD_USER_INPUT', `first must be from 1 to ${MAX_PAGE_SIZE}`, { field: 'first' });
+      }
+      return store.list(first ?? undefined, after == null ? 0 : requireId(after, 'after'));
+    },
+  },
+  Mutation: {
+    createProduct: (_parent, { input }: { input: { name: string; supplyPrice: number } }, { store }) => {
+      const name = requireName(input.name, 'name');
+      if (input.supplyPrice < 0) {
+        throw new AppError('BAD_USER_INPUT', `supplyPrice must be from 0 to ${MAX_ID}`, { field: 'supplyPrice' });
+      }
+      return store.create(name, input.supplyPrice);
+    },
+  },
+  Product: {
+    __resolveReference: (reference: { id: unknown }, { productById }: ProductContext) => {
+      const id = toDatabaseId(reference.id);
+      return id === undefined ? null : productById.load(id);
+    },
+  },
+};
