@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from './fixtures/database';
+import { HttpClient } from './fixtures/http';
+
+/** `npm start` as a user runs it: all five processes on their documented ports, all gone after Ctrl-C. */
+const PORTS = [19091, 19092, 19093, 19094, 19095];
+const START_TIMEOUT_MS = 90_000;
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => resolve(socket.destroy() === socket));
+    socket.once('error', () => resolve(false));
+  });
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+let db: TestDatabase;
+let dataDir: string;
+let child: ChildProcess;
+let output = '';
+
+beforeAll(async () => {
+  const busy = (await Promise.all(PORTS.map(portOpen))).some(Boolean);
+  if (busy) throw new Error(`ports ${PORTS.join(', ')} must be free for this test (is a stack already running?)`);
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
+  child = spawn('npm', ['start'], {
+    cwd: join(__dirname, '..'),
+    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+    detached: true, // its own process group, so the test can press Ctrl-C on all of it
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await waitFor(async () => (await Promise.all(PORTS.map(portOpen))).every(Boolean), START_TIMEOUT_MS, `npm start:\n${output}`);
+}, START_TIMEOUT_MS + 10_000);
+
+afterAll(async () => {
+  if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await db.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('serves REST through 19091 with both product instances', async () => {
+  const gateway = new HttpClient('http://127.0.0.1:19091');
+  const signIn = await gateway.get('/auth/signIn?user_id=starter');
+  expect(signIn.status).toBe(200);
+  const token = signIn.body.access_token;
+  expect((await gateway.post('/products', { name: 'Started', supply_price: 1 }, { token })).status).toBe(201);
+  const ports = new Set<string | null>();
+  for (let index = 0; index < 2; index += 1) ports.add((await gateway.get('/products', { token })).headers.get('server-port'));
+  expect(ports).toEqual(new Set(['19093', '19094']));
+});
+
+test('Ctrl-C stops all five processes', async () => {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-child.pid!, 'SIGINT');
+  await exited;
+  await waitFor(async () => !(await Promise.all(PORTS.map(portOpen))).some(Boolean), 15_000, 'every port to close');
+}, 30_000);

@@ -1,0 +1,136 @@
+import { startStack, type Stack } from './fixtures/stack';
+
+let stack: Stack;
+let alice: string;
+let bob: string;
+let productIds: number[];
+
+beforeAll(async () => {
+  stack = await startStack();
+  alice = await stack.signIn('alice');
+  bob = await stack.signIn('bob');
+  productIds = [];
+  for (const [name, price] of [['Keyboard', 1000], ['Mouse', 500], ['Monitor', 20000]] as const) {
+    productIds.push((await stack.gateway.post('/products', { name, supply_price: price }, { token: alice })).body.product_id);
+  }
+});
+afterAll(() => stack.close());
+
+const countRows = async (table: string) => Number((await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+
+describe('POST /order', () => {
+  test('creates an order for the caller and answers 201 with it', async () => {
+    const response = await stack.gateway.post('/order', { name: 'first', product_ids: [productIds[0], productIds[1]] }, { token: alice });
+    expect(response.status).toBe(201);
+    expect(response.body).toEqual({ order_id: expect.any(Number), name: 'first', product_ids: [productIds[0], productIds[1]] });
+    expect(response.headers.get('location')).toBe(`/order/${response.body.order_id}`);
+    const [row] = await stack.db.query<{ user_id: string }>(`SELECT user_id FROM orders WHERE id = ${response.body.order_id}`);
+    expect(row!.user_id).toBe('alice');
+    expect(await stack.db.query(`SELECT product_id FROM order_lines WHERE order_id = ${response.body.order_id} ORDER BY id`)).toEqual([
+      { product_id: productIds[0] },
+      { product_id: productIds[1] },
+    ]);
+  });
+
+  test('unknown product ids → 400 naming them, and nothing is written', async () => {
+    const [orders, lines] = [await countRows('orders'), await countRows('order_lines')];
+    const response = await stack.gateway.post('/order', { name: 'bad', product_ids: [productIds[0], 424242, 434343] }, { token: alice });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toEqual({ code: 'UNKNOWN_PRODUCTS', message: 'Unknown product ids: 424242, 434343', product_ids: [424242, 434343] });
+    expect([await countRows('orders'), await countRows('order_lines')]).toEqual([orders, lines]);
+  });
+
+  test('an empty product list is a valid, empty order', async () => {
+    const response = await stack.gateway.post('/order', { name: 'empty', product_ids: [] }, { token: alice });
+    expect(response.status).toBe(201);
+    expect(response.body.product_ids).toEqual([]);
+  });
+
+  test.each([
+    ['missing name', { product_ids: [1] }, /name is required/],
+    ['missing product_ids', { name: 'x' }, /product_ids is required/],
+    ['product_ids not an array', { name: 'x', product_ids: '1,2' }, /product_ids must be array/],
+    ['string ids', { name: 'x', product_ids: ['1'] }, /product_ids.0 must be integer/],
+    ['zero id', { name: 'x', product_ids: [0] }, /must be >= 1/],
+    ['blank name', { name: '', product_ids: [] }, /name must not be empty/],
+    ['more than 1000 ids', { name: 'x', product_ids: Array.from({ length: 1001 }, () => 1) }, /must NOT have more than 1000 items/],
+  ])('%s → 400', async (_case, body, message) => {
+    const response = await stack.gateway.post('/order', body, { token: alice });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('BAD_USER_INPUT');
+    expect(response.body.error.message).toMatch(message);
+  });
+});
+
+describe('PUT /order/{orderId}', () => {
+  test('adds a product and answers the updated order', async () => {
+    const created = await stack.gateway.post('/order', { name: 'grow', product_ids: [productIds[0]] }, { token: alice });
+    const response = await stack.gateway.put(`/order/${created.body.order_id}`, { product_id: productIds[2] }, { token: alice });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'grow', product_ids: [productIds[0], productIds[2]] });
+  });
+
+  test('unknown order → 404 ORDER_NOT_FOUND', async () => {
+    const response = await stack.gateway.put('/order/987654', { product_id: productIds[0] }, { token: alice });
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('ORDER_NOT_FOUND');
+  });
+
+  test('unknown product → 400 UNKNOWN_PRODUCTS, order unchanged', async () => {
+    const created = await stack.gateway.post('/order', { name: 'keep', product_ids: [productIds[1]] }, { token: alice });
+    const response = await stack.gateway.put(`/order/${created.body.order_id}`, { product_id: 565656 }, { token: alice });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'UNKNOWN_PRODUCTS', product_ids: [565656] });
+    expect((await stack.gateway.get(`/order/${created.body.order_id}`, { token: alice })).body.product_ids).toEqual([productIds[1]]);
+  });
+
+  test.each([
+    ['missing product_id', {}],
+    ['string product_id', { product_id: '3' }],
+    ['negative product_id', { product_id: -3 }],
+  ])('%s → 400', async (_case, body) => {
+    const response = await stack.gateway.put('/order/1', body, { token: alice });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('concurrent additions to one order are all kept', async () => {
+    const created = await stack.gateway.post('/order', { name: 'busy', product_ids: [] }, { token: alice });
+    const additions = Array.from({ length: 30 }, (_, index) => productIds[index % productIds.length]!);
+    const responses = await Promise.all(
+      additions.map((productId) => stack.gateway.put(`/order/${created.body.order_id}`, { product_id: productId }, { token: alice })),
+    );
+    expect(responses.map((response) => response.status)).toEqual(additions.map(() => 200));
+    const order = await stack.gateway.get(`/order/${created.body.order_id}`, { token: alice });
+    expect([...order.body.product_ids].sort()).toEqual([...additions].sort());
+  });
+});
+
+describe('GET /order/{orderId}', () => {
+  test('answers the order with its product ids', async () => {
+    const created = await stack.gateway.post('/order', { name: 'read me', product_ids: [productIds[2], productIds[2]] }, { token: alice });
+    const response = await stack.gateway.get(`/order/${created.body.order_id}`, { token: alice });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'read me', product_ids: [productIds[2], productIds[2]] });
+  });
+
+  test('404 for an order that does not exist', async () => {
+    const response = await stack.gateway.get('/order/999999', { token: alice });
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('ORDER_NOT_FOUND');
+  });
+
+  test("another user's order is 404 to read and to change", async () => {
+    const created = await stack.gateway.post('/order', { name: "alice's", product_ids: [productIds[0]] }, { token: alice });
+    expect((await stack.gateway.get(`/order/${created.body.order_id}`, { token: bob })).status).toBe(404);
+    const put = await stack.gateway.put(`/order/${created.body.order_id}`, { product_id: productIds[1] }, { token: bob });
+    expect(put.status).toBe(404);
+    expect((await stack.gateway.get(`/order/${created.body.order_id}`, { token: alice })).body.product_ids).toEqual([productIds[0]]);
+  });
+
+  test.each(['abc', '0', '2147483648'])('non-id %s → 400', async (id) => {
+    const response = await stack.gateway.get(`/order/${id}`, { token: alice });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('BAD_USER_INPUT');
+  });
+});
