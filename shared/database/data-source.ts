@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { DataSource, type EntitySchema } from 'typeorm';
 import type { DatabaseSettings } from './config';
 import { migrations } from './migrations';
+import { loadSqliteModule } from './sqlite-module';
 
 /** How long a SQLite writer waits for another process's lock before failing, in ms. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -15,6 +16,7 @@ export function createDataSource(settings: DatabaseSettings, entities: EntitySch
     return new DataSource({
       ...common,
       type: 'better-sqlite3',
+      driver: loadSqliteModule(),
       database: settings.file,
       enableWAL: true,
       timeout: SQLITE_BUSY_TIMEOUT_MS,
