@@ -54,7 +54,7 @@ export interface GraphQLRouteOptions<TContext extends BaseContext> {
   onResponse?: (context: TContext, reply: FastifyReply) => void;
 }
 
-/** Serves an started ApolloServer over GET and POST on `path` (default `/graphql`). */
+/** Serves a started ApolloServer over GET and POST on `path` (default `/graphql`). */
 export function mountGraphQL<TContext extends BaseContext>(
   app: FastifyInstance,
   apollo: ApolloServer<TContext>,
