@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
@@ -19,6 +20,12 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
+  /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
+  cache: CacheSettings;
+  /** Whole-response caching of queries by their cache hints. `RESPONSE_CACHE`, @default "on" */
+  responseCache: boolean;
+  /** Upper bound on a cached response's lifetime, in seconds. `RESPONSE_CACHE_MAX_TTL_SECONDS`, @default 300 */
+  responseCacheMaxTtlSeconds: number;
   /** Where the REST bridge's operations are. Not configurable: they are part of the REST contract. */
   restOperationsDir: string;
 }
@@ -49,6 +56,9 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     subgraphUrls: readSubgraphUrls(reader, env),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     jwt: readJwtSettings(reader, readDataDir(reader)),
+    cache: readCacheSettings(reader),
+    responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',
+    responseCacheMaxTtlSeconds: reader.int('RESPONSE_CACHE_MAX_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
     restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
   });
 }

@@ -3,12 +3,14 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { FastifyInstance } from 'fastify';
+import { createCacheStore } from '../shared/cache-store';
 import { maskErrors, mountGraphQL } from '../shared/graphql-http';
 import { createHttpApp } from '../shared/http-app';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { useJwtAuth, userOf } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
+import { useResponseCache } from './plugins/response-cache';
 import { useRestBridge } from './plugins/rest-bridge';
 import { restRoutes } from './rest/routes';
 
@@ -18,10 +20,15 @@ const GRAPHQL_ROUTE = '/graphql';
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
   const app = createHttpApp(config.http);
   const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, log: app.log });
+  const cacheStore = createCacheStore(config.cache, app.log, 'gateway');
+  app.addHook('onClose', () => cacheStore.close());
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ...(config.responseCache ? [useResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })] : []),
+    ],
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,
   });

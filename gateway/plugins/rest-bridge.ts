@@ -42,6 +42,8 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
         const context = createContext(userOf(request));
         const response = await apollo.executeOperation({ query: document, operationName: route.operation, variables }, { contextValue: context });
         if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
+        // Cache-Control, Age and X-Cache as Apollo set them; the body is ours to shape.
+        for (const [name, value] of response.http.headers) if (name !== 'content-type') reply.header(name, value);
         if (response.body.kind !== 'single') throw new Error(`${route.operation} returned an incremental response`);
         const { data, errors } = response.body.singleResult;
         if (errors?.length) return sendGraphQLError(reply, errors[0]!);

@@ -9,6 +9,8 @@ export interface OrderConfig {
   productUrls: string[];
   /** Per-attempt timeout for those calls, in ms. `UPSTREAM_TIMEOUT_MS`, @default 10000 */
   upstreamTimeoutMs: number;
+  /** Cache hint on order reads (private to the user), in seconds; 0 disables. `ORDER_CACHE_MAX_AGE_SECONDS`, @default 60 */
+  orderCacheMaxAgeSeconds: number;
 }
 
 export const DEFAULT_PRODUCT_URLS = ['http://127.0.0.1:19093/graphql', 'http://127.0.0.1:19094/graphql'];
@@ -21,5 +23,6 @@ export function loadOrderConfig(env: Env = process.env): Readonly<OrderConfig> {
     database: readDatabaseSettings(reader, dataDir),
     productUrls: reader.urlList('PRODUCT_URLS', DEFAULT_PRODUCT_URLS),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+    orderCacheMaxAgeSeconds: reader.int('ORDER_CACHE_MAX_AGE_SECONDS', 60, { min: 0, max: 86_400 }),
   });
 }

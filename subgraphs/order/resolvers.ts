@@ -1,4 +1,6 @@
+import { cacheControlFromInfo } from '@apollo/cache-control-types';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import type { GraphQLResolveInfo } from 'graphql';
 import { AppError } from '../../shared/errors';
 import { requireId, requireName, toDatabaseId } from '../../shared/input';
 import type { OrderStore, OrderView } from './order-store';
@@ -9,10 +11,17 @@ export interface OrderContext {
   products: ProductDirectory;
   /** The verified token subject the gateway passed on; absent when no user is signed in. */
   userId: string | undefined;
+  /** How long an order read may be cached, privately (ORDER_CACHE_MAX_AGE_SECONDS). */
+  cacheMaxAgeSeconds: number;
 }
 
 /** Bounds one order's size and the one `_entities` call that checks its products. */
 export const MAX_PRODUCTS_PER_ORDER = 1000;
+
+/** Replaces the schema's default hint with the configured age; orders are per user, hence PRIVATE. */
+function hintOrderCache(context: OrderContext, info: GraphQLResolveInfo): void {
+  cacheControlFromInfo(info).setCacheHint({ maxAge: context.cacheMaxAgeSeconds, scope: 'PRIVATE' });
+}
 
 function requireUser({ userId }: OrderContext): string {
   if (userId === undefined) throw new AppError('UNAUTHENTICATED', 'Orders need a signed-in user');
@@ -28,7 +37,10 @@ async function requireProductsExist(products: ProductDirectory, ids: readonly nu
 
 export const resolvers: GraphQLResolverMap<OrderContext> = {
   Query: {
-    order: (_parent, { id }: { id: string }, context) => context.store.findOwned(requireId(id, 'id'), requireUser(context)),
+    order: (_parent, { id }: { id: string }, context, info) => {
+      hintOrderCache(context, info);
+      return context.store.findOwned(requireId(id, 'id'), requireUser(context));
+    },
   },
   Mutation: {
     createOrder: async (_parent, { input }: { input: { name: string; productIds: string[] } }, context) => {
@@ -51,6 +63,7 @@ export const resolvers: GraphQLResolverMap<OrderContext> = {
     },
   },
   Order: {
+    // Entity lookups take the type's schema hint; no subgraph references orders today.
     __resolveReference: (reference: { id: unknown }, context: OrderContext) => {
       const id = toDatabaseId(reference.id);
       return id === undefined ? null : context.store.findOwned(id, requireUser(context));

@@ -25,7 +25,7 @@ export async function createOrderServer(config: OrderConfig): Promise<FastifyIns
     ...config.http,
     typeDefs,
     resolvers,
-    context: async (request) => ({ store, products, userId: userIdOf(request) }),
+    context: async (request) => ({ store, products, userId: userIdOf(request), cacheMaxAgeSeconds: config.orderCacheMaxAgeSeconds }),
   });
   app.addHook('onClose', () => dataSource.destroy());
   return app;

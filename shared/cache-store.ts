@@ -1,0 +1,102 @@
+import { KeyvAdapter } from '@apollo/utils.keyvadapter';
+import { InMemoryLRUCache, type KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { createKeyv } from '@keyv/redis';
+import type { FastifyBaseLogger } from 'fastify';
+import type { EnvReader } from './config';
+
+export interface CacheSettings {
+  /** Redis shared by every instance; unset, each process keeps its own in-memory LRU. `REDIS_URL` */
+  redisUrl: string | undefined;
+  /** Longest wait for one cache operation before it counts as failed, in ms. `CACHE_TIMEOUT_MS`, @default 250 */
+  timeoutMs: number;
+  /** Size bound of the in-memory store, in bytes. `CACHE_MEMORY_BYTES`, @default 33554432 (32 MiB) */
+  memoryBytes: number;
+  /** Key prefix, so several deployments can share one Redis. `CACHE_NAMESPACE`, @default "federation" */
+  namespace: string;
+}
+
+export function readCacheSettings(env: EnvReader): CacheSettings {
+  const redisUrl = env.optionalString('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) env.problem('REDIS_URL must look like redis://host:6379');
+  return {
+    redisUrl,
+    timeoutMs: env.int('CACHE_TIMEOUT_MS', 250, { min: 10, max: 10_000 }),
+    memoryBytes: env.int('CACHE_MEMORY_BYTES', 32 * 1024 * 1024, { min: 1024 * 1024, max: 4 * 1024 * 1024 * 1024 }),
+    namespace: env.string('CACHE_NAMESPACE', 'federation'),
+  };
+}
+
+/**
+ * A string cache that never fails a request: an operation that errors or takes longer than the
+ * timeout is logged (at most once per outage) and answered as a miss, or `false` for a write.
+ */
+export interface CacheStore {
+  readonly kind: 'memory' | 'redis';
+  get(key: string): Promise<string | undefined>;
+  /** True when the value was stored. */
+  set(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const RECONNECT_MAX_DELAY_MS = 2000;
+
+export function createCacheStore(settings: CacheSettings, log: FastifyBaseLogger, component: string): CacheStore {
+  const namespace = `${settings.namespace}:${component}`;
+  if (settings.redisUrl === undefined) {
+    const lru = new InMemoryLRUCache<string>({ maxSize: settings.memoryBytes, sizeCalculation: (value) => value.length || 1 });
+    return resilient('memory', lru, async () => undefined, settings.timeoutMs, log, namespace);
+  }
+  const keyv = createKeyv(
+    {
+      url: settings.redisUrl,
+      // Fail fast while Redis is down instead of queueing commands; keep reconnecting in the background.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), RECONNECT_MAX_DELAY_MS) },
+    },
+    { namespace, throwOnConnectError: false, throwOnErrors: true },
+  );
+  keyv.throwOnErrors = true;
+  // Errors are reported through the failed operations; without a listener they would crash the process.
+  keyv.on('error', () => undefined);
+  (keyv.store as { on?: (event: string, listener: () => void) => void }).on?.('error', () => undefined);
+  const close = async () => {
+    await (keyv.store as { disconnect?: () => Promise<void> }).disconnect?.().catch(() => undefined);
+  };
+  return resilient('redis', new KeyvAdapter(keyv), close, settings.timeoutMs, log, namespace);
+}
+
+function resilient(
+  kind: CacheStore['kind'],
+  cache: KeyValueCache<string>,
+  close: () => Promise<void>,
+  timeoutMs: number,
+  log: FastifyBaseLogger,
+  namespace: string,
+): CacheStore {
+  let failing = false;
+  const attempt = async <T>(operation: () => Promise<T>, onFailure: T): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`cache operation took over ${timeoutMs} ms`)), timeoutMs);
+      });
+      const result = await Promise.race([operation(), timeout]);
+      if (failing) log.warn({ cache: kind }, 'cache is reachable again: caching resumes');
+      failing = false;
+      return result;
+    } catch (error) {
+      if (!failing) log.warn({ cache: kind, err: error }, 'cache unavailable: serving uncached until it returns');
+      failing = true;
+      return onFailure;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const prefix = kind === 'memory' ? `${namespace}:` : '';
+  return {
+    kind,
+    get: (key) => attempt(() => cache.get(prefix + key), undefined),
+    set: (key, value, ttlSeconds) => attempt(() => cache.set(prefix + key, value, { ttl: ttlSeconds }).then(() => true), false),
+    close,
+  };
+}
