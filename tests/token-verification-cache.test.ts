@@ -1,0 +1,30 @@
+import jwt from 'jsonwebtoken';
+import { startStack, type Stack } from './fixtures/stack';
+
+/** The gateway remembers verified tokens; these prove that remembering changes no answer. */
+let stack: Stack;
+let other: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ gatewayEnv: { JWT_CLOCK_TOLERANCE_SECONDS: '0' } });
+  other = await startStack();
+});
+afterAll(async () => {
+  await stack.close();
+  await other.close();
+});
+
+test('a token accepted before is refused once it expires', async () => {
+  const token = jwt.sign({}, stack.jwtSecret, { algorithm: 'HS256', subject: 'brief', issuer: 'federation-platform', expiresIn: 1 });
+  expect((await stack.gateway.get('/products', { token })).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const response = await stack.gateway.get('/products', { token });
+  expect(response.status).toBe(401);
+  expect(response.body.error.message).toBe('The token has expired');
+});
+
+test('a token accepted by one gateway is not accepted by a gateway with another secret', async () => {
+  const token = await stack.signIn('alice');
+  expect((await stack.gateway.get('/products', { token })).status).toBe(200);
+  expect((await other.gateway.get('/products', { token })).status).toBe(401);
+});
