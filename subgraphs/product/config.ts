@@ -1,3 +1,4 @@
+import { readCacheSettings, type CacheSettings } from '../../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../../shared/config';
 import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../shared/database/config';
 
@@ -5,6 +6,10 @@ export interface ProductConfig {
   /** `HOST` @default "127.0.0.1" (subgraphs are reached through the gateway); `PORT` @default 19093 */
   http: HttpSettings;
   database: DatabaseSettings;
+  /** The list cache's store: `REDIS_URL` (shared by every instance), else in-memory per instance. */
+  cache: CacheSettings;
+  /** Lifetime of a cached list page, in seconds; 0 disables. `PRODUCT_LIST_CACHE_SECONDS`, @default 60 */
+  listCacheSeconds: number;
 }
 
 /** Reads and validates the product subgraph's settings once; run a second instance with `PORT=19094`. */
@@ -14,5 +19,7 @@ export function loadProductConfig(env: Env = process.env): Readonly<ProductConfi
   return reader.finish({
     http: readHttpSettings(reader, { host: '127.0.0.1', port: 19093 }),
     database: readDatabaseSettings(reader, dataDir),
+    cache: readCacheSettings(reader),
+    listCacheSeconds: reader.int('PRODUCT_LIST_CACHE_SECONDS', 60, { min: 0, max: 86_400 }),
   });
 }

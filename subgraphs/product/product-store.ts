@@ -1,25 +1,31 @@
 import DataLoader from 'dataloader';
 import { In, MoreThan, type DataSource, type Repository } from 'typeorm';
 import { createTransactor, type Transactor } from '../../shared/database/transactor';
+import type { CacheStore } from '../../shared/cache-store';
 import { ProductEntity, type Product } from './entities/product';
+import { ProductListCache, type ListCacheStatus, type ProductSummary } from './product-list-cache';
 
 /** Product reads and writes; the only module that touches the `products` table. */
 export class ProductStore {
   private readonly products: Repository<Product>;
   private readonly write: Transactor;
+  private readonly listCache: ProductListCache | undefined;
 
-  constructor(dataSource: DataSource) {
+  /** With `listCache`, list pages are cached (see ProductListCache); ttlSeconds 0 turns that off. */
+  constructor(dataSource: DataSource, listCache?: { store: CacheStore; ttlSeconds: number }) {
     this.products = dataSource.getRepository(ProductEntity);
     this.write = createTransactor(dataSource);
+    this.listCache = listCache && listCache.ttlSeconds > 0 ? new ProductListCache(this.products, listCache.store, listCache.ttlSeconds) : undefined;
   }
 
   findById(id: number): Promise<Product | null> {
     return this.products.findOneBy({ id });
   }
 
-  /** Every product after `afterId` in id order, at most `limit` of them when given. */
-  list(limit: number | undefined, afterId = 0): Promise<Product[]> {
-    return this.products.find({ where: afterId > 0 ? { id: MoreThan(afterId) } : {}, order: { id: 'ASC' }, take: limit });
+  /** Every product after `afterId` in id order, at most `limit` of them when given, and whether the cache served it. */
+  async list(limit: number | undefined, afterId = 0): Promise<{ products: ProductSummary[]; status?: ListCacheStatus }> {
+    const load = () => this.products.find({ where: afterId > 0 ? { id: MoreThan(afterId) } : {}, order: { id: 'ASC' }, take: limit });
+    return this.listCache ? this.listCache.page(limit, afterId, load) : { products: await load() };
   }
 
   create(name: string, supplyPrice: number): Promise<Product> {

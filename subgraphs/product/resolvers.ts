@@ -9,6 +9,8 @@ export interface ProductContext {
   store: ProductStore;
   /** Batches every product lookup of one request, including the gateway's `_entities` calls. */
   productById: DataLoader<number, Product | null>;
+  /** Whether the list cache served this request, reported as the `X-Cache` response header. */
+  listCache: { status?: 'HIT' | 'MISS' };
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -16,11 +18,13 @@ const MAX_PAGE_SIZE = 1000;
 export const resolvers: GraphQLResolverMap<ProductContext> = {
   Query: {
     product: (_parent, { id }: { id: string }, { productById }) => productById.load(requireId(id, 'id')),
-    products: (_parent, { first, after }: { first?: number | null; after?: string | null }, { store }) => {
+    products: async (_parent, { first, after }: { first?: number | null; after?: string | null }, { store, listCache }) => {
       if (first != null && (first < 1 || first > MAX_PAGE_SIZE)) {
         throw new AppError('BAD_USER_INPUT', `first must be from 1 to ${MAX_PAGE_SIZE}`, { field: 'first' });
       }
-      return store.list(first ?? undefined, after == null ? 0 : requireId(after, 'after'));
+      const page = await store.list(first ?? undefined, after == null ? 0 : requireId(after, 'after'));
+      listCache.status = page.status;
+      return page.products;
     },
   },
   Mutation: {

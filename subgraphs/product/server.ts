@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import gql from 'graphql-tag';
+import { createCacheStore } from '../../shared/cache-store';
 import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
 import { createSubgraphApp } from '../../shared/subgraph-app';
 import type { ProductConfig } from './config';
@@ -14,17 +15,28 @@ export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf
 /** The product subgraph, connected to its database but not listening. */
 export async function createProductServer(config: ProductConfig): Promise<FastifyInstance> {
   const dataSource = await connectWithCurrentSchema(createDataSource(config.database, [ProductEntity]));
-  const store = new ProductStore(dataSource);
+  const listCacheStatus = new WeakMap<FastifyRequest, ProductContext['listCache']>();
   const app = await createSubgraphApp<ProductContext>({
     ...config.http,
     typeDefs,
     resolvers,
-    context: async () => ({ store, productById: store.loader() }),
+    context: async (request) => {
+      const listCache = {};
+      listCacheStatus.set(request, listCache);
+      return { store, productById: store.loader(), listCache };
+    },
   });
+  const cacheStore = createCacheStore(config.cache, app.log, 'product');
+  const store = new ProductStore(dataSource, { store: cacheStore, ttlSeconds: config.listCacheSeconds });
   // Shows which instance answered; the gateway passes it on so round-robin is visible to clients.
   app.addHook('onSend', async (request, reply) => {
     reply.header('server-port', String(request.socket.localPort));
+    const status = listCacheStatus.get(request)?.status;
+    if (status) reply.header('x-cache', status);
   });
-  app.addHook('onClose', () => dataSource.destroy());
+  app.addHook('onClose', async () => {
+    await cacheStore.close();
+    await dataSource.destroy();
+  });
   return app;
 }

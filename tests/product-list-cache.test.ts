@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { startStack, type Stack } from './fixtures/stack';
+import { HttpClient } from './fixtures/http';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe.each(['memory', 'redis'] as const)('product list cache in %s', (backend) => {
+  let stack: Stack;
+  let token: string;
+  let instances: HttpClient[];
+
+  beforeAll(async () => {
+    const namespace = { CACHE_NAMESPACE: `test-${randomBytes(4).toString('hex')}` };
+    stack = await startStack({ productEnv: backend === 'redis' ? { ...namespace, REDIS_URL } : namespace });
+    token = await stack.signIn();
+    instances = stack.productUrls.map((url) => new HttpClient(url.replace(/\/graphql$/, '')));
+    await stack.gateway.post('/products', { name: 'First', supply_price: 1 }, { token });
+  });
+  afterAll(() => stack.close());
+
+  const listOn = (instance: HttpClient) => instance.graphql<{ products: { id: string; name: string }[] }>('{ products { id name } }');
+
+  test('a product instance serves the list from its cache after the first read', async () => {
+    const first = await listOn(instances[0]!);
+    const second = await listOn(instances[0]!);
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+  });
+
+  test('a product added through either instance is in the very next list from both', async () => {
+    await listOn(instances[0]!);
+    await listOn(instances[1]!);
+    const created = await stack.gateway.post('/products', { name: `Added ${backend}`, supply_price: 2 }, { token });
+    expect(created.status).toBe(201);
+    for (const instance of instances) {
+      const response = await listOn(instance);
+      expect(response.body.data!.products.map((product) => Number(product.id))).toContain(created.body.product_id);
+    }
+    const ports = new Set<string | null>();
+    for (let index = 0; index < 2; index += 1) {
+      const response = await stack.gateway.get('/products', { token });
+      expect(response.body).toContainEqual(created.body);
+      ports.add(response.headers.get('server-port'));
+    }
+    expect(ports.size).toBe(2);
+  });
+
+  test('pages are cached separately and stay correct', async () => {
+    const all = (await stack.gateway.get('/products', { token })).body as { product_id: number }[];
+    for (let index = 0; index < 2; index += 1) {
+      expect((await stack.gateway.get('/products?limit=1', { token })).body).toEqual(all.slice(0, 1));
+      expect((await stack.gateway.get(`/products?limit=1&after=${all[0]!.product_id}`, { token })).body).toEqual(all.slice(1, 2));
+    }
+  });
+
+  if (backend === 'redis') {
+    test('instances share one Redis: a page cached by one is a hit on the other', async () => {
+      await stack.gateway.post('/products', { name: 'Shared', supply_price: 3 }, { token });
+      expect((await listOn(instances[0]!)).headers.get('x-cache')).toBe('MISS');
+      expect((await listOn(instances[1]!)).headers.get('x-cache')).toBe('HIT');
+    });
+  }
+});
