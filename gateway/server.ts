@@ -10,7 +10,7 @@ import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { useJwtAuth, userOf } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
-import { useResponseCache } from './plugins/response-cache';
+import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { useRestBridge } from './plugins/rest-bridge';
 import { restRoutes } from './rest/routes';
 
@@ -22,12 +22,15 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, log: app.log });
   const cacheStore = createCacheStore(config.cache, app.log, 'gateway');
   app.addHook('onClose', () => cacheStore.close());
+  const responseCache = config.responseCache
+    ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
+    : undefined;
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      ...(config.responseCache ? [useResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })] : []),
+      ...(responseCache ? [useResponseCache(responseCache)] : []),
     ],
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,
@@ -49,6 +52,6 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
     },
   });
-  useRestBridge(app, apollo, { routes: restRoutes, operationsDir: config.restOperationsDir });
+  useRestBridge(app, apollo, { routes: restRoutes, operationsDir: config.restOperationsDir, cache: responseCache });
   return app;
 }

@@ -3,8 +3,8 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { CacheStore } from '../../shared/cache-store';
-import { readTags, writeTags } from './cache-tags';
 import type { GatewayContext } from '../context';
+import { readTags, writeTags } from './cache-tags';
 
 export interface ResponseCacheOptions {
   store: CacheStore;
@@ -16,16 +16,26 @@ export interface ResponseCacheOptions {
 /** Tag versions outlive every entry, so an expired version can never resurrect a stale entry. */
 const TAG_TTL_SECONDS = 24 * 3600;
 
-interface Entry {
+export interface CachedEntry {
   data: Record<string, unknown>;
   storedAt: number;
+}
+
+/** What identifies one cached response. */
+export interface QueryIdentity {
+  /** sha256 hex of the query text, as Apollo computes it. */
+  queryHash: string;
+  operationName: string | null;
+  variables: Record<string, unknown>;
+  userId: string;
+  operation: OperationDefinitionNode;
 }
 
 /**
  * Whole-response cache for queries, driven by the subgraphs' cache hints (the gateway's overall
  * cache policy): a query is stored only when every subgraph answered with a cacheable
- * Cache-Control, no error occurred and no root field is null (not found). Entries are always keyed by the signed-in user, so no user
- * is ever served another's response.
+ * Cache-Control, no error occurred and no root field is null (not found). Entries are always
+ * keyed by the signed-in user, so no user is ever served another's response.
  *
  * Invalidation uses versioned tags. A query reads tags derived from its root fields before it
  * runs (`Order:5` for `order(id: 5)`, `Product:list` for `products`, and `Order:*` for either);
@@ -35,60 +45,97 @@ interface Entry {
  * order's products) are not tagged. If a bump cannot be written, reads bypass the cache for
  * `maxTtlSeconds`, the longest any stale entry could live.
  */
-export function useResponseCache({ store, maxTtlSeconds, log }: ResponseCacheOptions): ApolloServerPlugin<GatewayContext> {
-  let bypassUntil = 0;
-  const key = (parts: unknown[]) => `resp:${createHash('sha256').update(JSON.stringify(parts)).digest('base64url')}`;
+export class ResponseCache {
+  private bypassUntil = 0;
+  /** The API schema, set when the gateway loads its supergraph. */
+  schema: GraphQLSchema | undefined;
 
+  constructor(private readonly options: ResponseCacheOptions) {}
+
+  /** The entry's key, or undefined when this query cannot be cached or reads go around the cache. */
+  async keyOf({ queryHash, operationName, variables, userId, operation }: QueryIdentity): Promise<string | undefined> {
+    if (!this.schema || Date.now() < this.bypassUntil) return undefined;
+    const tags = readTags(this.schema, operation, variables);
+    if (tags === undefined) return undefined;
+    const versions = await Promise.all(tags.map((tag) => this.options.store.get(`tag:${tag}`)));
+    const parts = JSON.stringify([queryHash, operationName, variables, userId, tags, versions]);
+    return `resp:${createHash('sha256').update(parts).digest('base64url')}`;
+  }
+
+  async get(key: string): Promise<CachedEntry | undefined> {
+    const stored = await this.options.store.get(key);
+    return stored === undefined ? undefined : (JSON.parse(stored) as CachedEntry);
+  }
+
+  async save(key: string, data: Record<string, unknown>, maxAgeSeconds: number): Promise<void> {
+    const entry: CachedEntry = { data, storedAt: Date.now() };
+    await this.options.store.set(key, JSON.stringify(entry), Math.min(maxAgeSeconds, this.options.maxTtlSeconds));
+  }
+
+  /** Bumps the tags of the entities a mutation returned; if that fails, reads bypass the cache for a while. */
+  async invalidate(operation: OperationDefinitionNode, data: Record<string, unknown>): Promise<void> {
+    if (!this.schema) return;
+    const tags = writeTags(this.schema, operation, data);
+    const written = await Promise.all(tags.map((tag) => this.options.store.set(`tag:${tag}`, randomUUID(), TAG_TTL_SECONDS)));
+    if (written.every(Boolean)) return;
+    this.bypassUntil = Date.now() + this.options.maxTtlSeconds * 1000;
+    this.options.log.warn({ tags }, 'could not invalidate cached responses: reading around the cache until they expire');
+  }
+}
+
+/** Seconds since an entry was stored, for the `Age` header. */
+export function ageOf(entry: CachedEntry): string {
+  return String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)));
+}
+
+/** The Apollo side of the cache: look up before execution, store or invalidate after it. */
+export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<GatewayContext> {
   return {
+    async serverWillStart() {
+      return {
+        schemaDidLoadOrUpdate({ apiSchema }) {
+          cache.schema = apiSchema;
+        },
+      };
+    },
+
     async requestDidStart() {
       let entryKey: string | undefined;
-      let hit: Entry | undefined;
+      let hit: CachedEntry | undefined;
       return {
-        async responseForOperation(requestContext) {
-          const { operation, contextValue, schema, request } = requestContext;
-          if (operation.operation !== 'query' || contextValue.userId === undefined || Date.now() < bypassUntil) return null;
-          const tags = readTags(schema, operation, request.variables ?? {});
-          if (tags === undefined) return null;
-          const versions = await Promise.all(tags.map((tag) => store.get(`tag:${tag}`)));
-          entryKey = key([requestContext.queryHash, request.operationName ?? null, request.variables ?? {}, contextValue.userId, tags, versions]);
-          const stored = await store.get(entryKey);
-          if (stored === undefined) return null;
-          hit = JSON.parse(stored) as Entry;
+        async responseForOperation({ operation, contextValue, request, queryHash }) {
+          if (operation.operation !== 'query' || contextValue.userId === undefined || queryHash === undefined) return null;
+          // The REST bridge already looked this exact request up and missed: only storing is left.
+          if (contextValue.cacheKey !== undefined) {
+            entryKey = contextValue.cacheKey;
+            return null;
+          }
+          const identity = { queryHash, operationName: request.operationName ?? null, variables: request.variables ?? {}, userId: contextValue.userId, operation };
+          entryKey = await cache.keyOf(identity);
+          hit = entryKey === undefined ? undefined : await cache.get(entryKey);
+          if (!hit) return null;
           return { body: { kind: 'single', singleResult: { data: hit.data } }, http: { status: undefined, headers: new HeaderMap() } };
         },
 
-        async willSendResponse(requestContext) {
-          const { response, operation } = requestContext;
+        async willSendResponse({ response, operation, overallCachePolicy }) {
           if (!operation || response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
           if (operation.operation === 'mutation') {
-            const data = response.body.singleResult.data;
-            if (data && !(await invalidate(requestContext.schema, operation, data))) bypassUntil = Date.now() + maxTtlSeconds * 1000;
+            if (data) await cache.invalidate(operation, data);
             return;
           }
           if (entryKey === undefined) return;
           if (hit) {
             response.http.headers.set('x-cache', 'HIT');
-            response.http.headers.set('age', String(Math.max(0, Math.floor((Date.now() - hit.storedAt) / 1000))));
+            response.http.headers.set('age', ageOf(hit));
             return;
           }
           response.http.headers.set('x-cache', 'MISS');
-          const { data, errors } = response.body.singleResult;
-          const policy = requestContext.overallCachePolicy.policyIfCacheable();
+          const policy = overallCachePolicy.policyIfCacheable();
           // A null root field is a "not found" (a 404 on REST): like errors, never cached.
-          if (data && !errors?.length && policy && !Object.values(data).includes(null)) {
-            const entry: Entry = { data, storedAt: Date.now() };
-            await store.set(entryKey, JSON.stringify(entry), Math.min(policy.maxAge, maxTtlSeconds));
-          }
+          if (data && !errors?.length && policy && !Object.values(data).includes(null)) await cache.save(entryKey, data, policy.maxAge);
         },
       };
     },
   };
-
-  async function invalidate(schema: GraphQLSchema, operation: OperationDefinitionNode, data: Record<string, unknown>): Promise<boolean> {
-    const tags = writeTags(schema, operation, data);
-    const written = await Promise.all(tags.map((tag) => store.set(`tag:${tag}`, randomUUID(), TAG_TTL_SECONDS)));
-    if (written.every(Boolean)) return true;
-    log.warn({ tags }, 'could not invalidate cached responses: reading around the cache until they expire');
-    return false;
-  }
 }

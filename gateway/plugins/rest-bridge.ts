@@ -1,24 +1,43 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '../../shared/errors';
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
+import { ageOf, type ResponseCache } from './response-cache';
 
 export interface RestBridgeOptions {
   routes: readonly RestRoute[];
   /** Folder of `<OperationName>.graphql` files. */
   operationsDir: string;
+  /** When set, cached query responses are answered before any GraphQL runs. */
+  cache?: ResponseCache;
 }
 
-/** Reads every stored operation once, at start; a route naming a missing file fails the start. */
-export function loadOperations(dir: string): Map<string, DocumentNode> {
-  const operations = new Map<string, DocumentNode>();
+/** A stored operation, prepared once. */
+interface PreparedOperation {
+  text: string;
+  /** As Apollo computes it, so both paths share cache entries. */
+  queryHash: string;
+  definition: OperationDefinitionNode;
+}
+
+/**
+ * Reads every stored operation once, at start, parsing it to fail early on a broken file. The
+ * text is what gets executed: Apollo keys its parsed-and-validated document cache on the text,
+ * whereas a DocumentNode would be printed back to text on every request.
+ */
+export function loadOperations(dir: string): Map<string, PreparedOperation> {
+  const operations = new Map<string, PreparedOperation>();
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.graphql'))) {
-    operations.set(file.replace(/\.graphql$/, ''), parse(readFileSync(join(dir, file), 'utf8')));
+    const text = readFileSync(join(dir, file), 'utf8');
+    const definition = parse(text).definitions.find((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
+    if (!definition) throw new Error(`${file} holds no operation`);
+    operations.set(file.replace(/\.graphql$/, ''), { text, queryHash: createHash('sha256').update(text).digest('hex'), definition });
   }
   return operations;
 }
@@ -28,11 +47,11 @@ export function loadOperations(dir: string): Map<string, DocumentNode> {
  * pipeline as `/graphql` (same auth, load balancing, error masking), then reshaping the result
  * into the legacy JSON. Errors are answered once, from the catalogue: code → status.
  */
-export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, operationsDir }: RestBridgeOptions): void {
+export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, operationsDir, cache }: RestBridgeOptions): void {
   const operations = loadOperations(operationsDir);
   for (const route of routes) {
-    const document = operations.get(route.operation);
-    if (!document) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
+    const prepared = operations.get(route.operation);
+    if (!prepared) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
     app.route({
       method: route.method,
       url: route.url,
@@ -40,7 +59,14 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
       handler: async (request, reply) => {
         const variables = route.variables(request as unknown as RestInput);
         const context = createContext(userOf(request));
-        const response = await apollo.executeOperation({ query: document, operationName: route.operation, variables }, { contextValue: context });
+        if (cache && context.userId !== undefined && prepared.definition.operation === 'query') {
+          // The fast path: a cached read skips the whole GraphQL pipeline.
+          const identity = { ...prepared, operationName: route.operation, variables, userId: context.userId, operation: prepared.definition };
+          context.cacheKey = await cache.keyOf(identity);
+          const hit = context.cacheKey === undefined ? undefined : await cache.get(context.cacheKey);
+          if (hit) return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+        }
+        const response = await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context });
         if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
         // Cache-Control, Age and X-Cache as Apollo set them; the body is ours to shape.
         for (const [name, value] of response.http.headers) if (name !== 'content-type') reply.header(name, value);
