@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
+import { isListening, waitFor } from './fixtures/net';
 import { startStack, type Stack } from './fixtures/stack';
 
 /** A Redis of this test's own, on a free port, so it can be stopped and started again. */
@@ -13,24 +14,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => resolve(socket.destroy() === socket));
-    socket.once('error', () => resolve(false));
-  });
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function startRedis(port: number): Promise<ChildProcess> {
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await until(() => listening(port), 'redis-server to listen');
+  await waitFor(() => isListening(port), 'redis-server to listen');
   return redis;
 }
 
@@ -81,6 +67,6 @@ test('with Redis down requests are served uncached, and caching resumes when it 
   expect((await read()).body.product_ids).toEqual([product]);
 
   redis = await startRedis(port);
-  await until(async () => (await read()).headers.get('x-cache') === 'HIT', 'caching to resume');
+  await waitFor(async () => (await read()).headers.get('x-cache') === 'HIT', 'caching to resume');
   expect((await read()).body.product_ids).toEqual([product]);
 });

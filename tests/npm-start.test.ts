@@ -1,29 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './fixtures/database';
 import { HttpClient } from './fixtures/http';
+import { isListening as portOpen, waitFor } from './fixtures/net';
 
 /** `npm start` as a user runs it: all five processes on their documented ports, all gone after Ctrl-C. */
 const PORTS = [19091, 19092, 19093, 19094, 19095];
 const START_TIMEOUT_MS = 90_000;
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => resolve(socket.destroy() === socket));
-    socket.once('error', () => resolve(false));
-  });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 let db: TestDatabase;
 let dataDir: string;
@@ -43,7 +28,9 @@ beforeAll(async () => {
   });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  await waitFor(async () => (await Promise.all(PORTS.map(portOpen))).every(Boolean), START_TIMEOUT_MS, `npm start:\n${output}`);
+  await waitFor(async () => (await Promise.all(PORTS.map(portOpen))).every(Boolean), 'npm start to listen on every port', START_TIMEOUT_MS).catch((error: Error) => {
+    throw new Error(`${error.message}:\n${output}`);
+  });
 }, START_TIMEOUT_MS + 10_000);
 
 afterAll(async () => {
@@ -67,5 +54,5 @@ test('Ctrl-C stops all five processes', async () => {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   process.kill(-child.pid!, 'SIGINT');
   await exited;
-  await waitFor(async () => !(await Promise.all(PORTS.map(portOpen))).some(Boolean), 15_000, 'every port to close');
+  await waitFor(async () => !(await Promise.all(PORTS.map(portOpen))).some(Boolean), 'every port to close', 15_000);
 }, 30_000);
