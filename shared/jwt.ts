@@ -118,13 +118,12 @@ export function verifyAccessToken(settings: JwtSettings, token: string): string 
     if (now < known.notBefore - settings.clockToleranceSeconds) throw new AppError('UNAUTHENTICATED', 'The token is not valid');
     return known.subject;
   }
-  const subject = verifySignedToken(settings, token);
-  const { nbf, exp } = jwt.decode(token) as jwt.JwtPayload;
-  verified.set(token, { subject, notBefore: nbf ?? 0, expiresAt: exp! });
-  return subject;
+  const checked = verifySignedToken(settings, token);
+  verified.set(token, checked);
+  return checked.subject;
 }
 
-function verifySignedToken(settings: JwtSettings, token: string): string {
+function verifySignedToken(settings: JwtSettings, token: string): VerifiedToken {
   let payload: string | jwt.JwtPayload;
   try {
     payload = jwt.verify(token, keyOf(settings.secret), {
@@ -140,7 +139,7 @@ function verifySignedToken(settings: JwtSettings, token: string): string {
     throw new AppError('UNAUTHENTICATED', 'The token has no subject');
   }
   if (typeof payload.exp !== 'number') throw new AppError('UNAUTHENTICATED', 'The token has no expiry');
-  return payload.sub;
+  return { subject: payload.sub, notBefore: payload.nbf ?? 0, expiresAt: payload.exp };
 }
 
 /** Extracts the token from an `Authorization: Bearer …` header. */
