@@ -8,10 +8,11 @@ import { maskErrors, mountGraphQL } from '../shared/graphql-http';
 import { createHttpApp } from '../shared/http-app';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
-import { useJwtAuth, userOf } from './plugins/jwt-auth';
+import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
-import { useRestBridge } from './plugins/rest-bridge';
+import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
+import { useRestCacheFront } from './plugins/rest-cache-front';
 import { restRoutes } from './rest/routes';
 
 const GRAPHQL_ROUTE = '/graphql';
@@ -52,6 +53,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
     },
   });
-  useRestBridge(app, apollo, { routes: restRoutes, operationsDir: config.restOperationsDir, cache: responseCache });
+  const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
+  useRestBridge(app, apollo, { routes: bridged, cache: responseCache });
+  if (responseCache) {
+    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate: (header) => verifiedUser(config.jwt, header), log: app.log });
+  }
   return app;
 }

@@ -20,6 +20,16 @@ export function userOf(request: FastifyRequest): string | undefined {
   return users.get(request);
 }
 
+/** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
+export function verifiedUser(jwt: JwtSettings, header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  try {
+    return verifyAccessToken(jwt, bearerToken(header));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Verifies `Authorization: Bearer <JWT>` on every route but the public ones, before the body is
  * read. A missing or bad token is answered 401 here, so no subgraph is ever called for it; on

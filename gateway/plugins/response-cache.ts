@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { FastifyBaseLogger } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { CacheStore } from '../../shared/cache-store';
 import type { GatewayContext } from '../context';
@@ -47,24 +48,47 @@ export interface QueryIdentity {
  */
 export class ResponseCache {
   private bypassUntil = 0;
+  /** Entries lately parsed, with the stored text they came from: a hot entry is parsed once, not on every hit. */
+  private readonly parsed = new LRUCache<string, { stored: string; entry: CachedEntry }>({ max: 1000 });
   /** The API schema, set when the gateway loads its supergraph. */
   schema: GraphQLSchema | undefined;
 
   constructor(private readonly options: ResponseCacheOptions) {}
 
   /** The entry's key, or undefined when this query cannot be cached or reads go around the cache. */
-  async keyOf({ queryHash, operationName, variables, userId, operation }: QueryIdentity): Promise<string | undefined> {
-    if (!this.schema || Date.now() < this.bypassUntil) return undefined;
-    const tags = readTags(this.schema, operation, variables);
+  async keyOf(identity: QueryIdentity): Promise<string | undefined> {
+    const tags = this.tagsOf(identity);
     if (tags === undefined) return undefined;
     const versions = await Promise.all(tags.map((tag) => this.options.store.get(`tag:${tag}`)));
-    const parts = JSON.stringify([queryHash, operationName, variables, userId, tags, versions]);
-    return `resp:${createHash('sha256').update(parts).digest('base64url')}`;
+    return entryKey(identity, tags, versions);
   }
 
   async get(key: string): Promise<CachedEntry | undefined> {
-    const stored = await this.options.store.get(key);
-    return stored === undefined ? undefined : (JSON.parse(stored) as CachedEntry);
+    return parseEntry(await this.options.store.get(key));
+  }
+
+  /**
+   * `keyOf` then `get` with no promise in between, when the store answers in-process (memory);
+   * undefined when it cannot (Redis): then use those two.
+   */
+  peek(identity: QueryIdentity): { key: string | undefined; hit: CachedEntry | undefined } | undefined {
+    const { peek } = this.options.store;
+    if (!peek) return undefined;
+    const tags = this.tagsOf(identity);
+    if (tags === undefined) return { key: undefined, hit: undefined };
+    const key = entryKey(identity, tags, tags.map((tag) => peek(`tag:${tag}`)));
+    const stored = peek(key);
+    if (stored === undefined) return { key, hit: undefined };
+    const known = this.parsed.get(key);
+    if (known?.stored === stored) return { key, hit: known.entry };
+    const entry = parseEntry(stored)!;
+    this.parsed.set(key, { stored, entry });
+    return { key, hit: entry };
+  }
+
+  private tagsOf({ operation, variables }: QueryIdentity): string[] | undefined {
+    if (!this.schema || Date.now() < this.bypassUntil) return undefined;
+    return readTags(this.schema, operation, variables);
   }
 
   async save(key: string, data: Record<string, unknown>, maxAgeSeconds: number): Promise<void> {
@@ -81,6 +105,16 @@ export class ResponseCache {
     this.bypassUntil = Date.now() + this.options.maxTtlSeconds * 1000;
     this.options.log.warn({ tags }, 'could not invalidate cached responses: reading around the cache until they expire');
   }
+}
+
+/** The key of one response: its identity plus the current versions of the tags it depends on. */
+function entryKey({ queryHash, operationName, variables, userId }: QueryIdentity, tags: string[], versions: (string | undefined)[]): string {
+  const parts = JSON.stringify([queryHash, operationName, variables, userId, tags, versions]);
+  return `resp:${hash('sha256', parts, 'base64url')}`;
+}
+
+function parseEntry(stored: string | undefined): CachedEntry | undefined {
+  return stored === undefined ? undefined : (JSON.parse(stored) as CachedEntry);
 }
 
 /** Seconds since an entry was stored, for the `Age` header. */

@@ -8,12 +8,10 @@ import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
-import { ageOf, type ResponseCache } from './response-cache';
+import { ageOf, type CachedEntry, type QueryIdentity, type ResponseCache } from './response-cache';
 
 export interface RestBridgeOptions {
-  routes: readonly RestRoute[];
-  /** Folder of `<OperationName>.graphql` files. */
-  operationsDir: string;
+  routes: readonly BridgedRoute[];
   /** When set, cached query responses are answered before any GraphQL runs. */
   cache?: ResponseCache;
 }
@@ -42,16 +40,55 @@ export function loadOperations(dir: string): Map<string, PreparedOperation> {
   return operations;
 }
 
+/** A legacy route with the stored operation that serves it. */
+export interface BridgedRoute {
+  route: RestRoute;
+  operation: PreparedOperation;
+}
+
+/** Pairs every route with its operation file; a missing file stops the gateway at start. */
+export function bridgeRoutes(routes: readonly RestRoute[], operationsDir: string): BridgedRoute[] {
+  const operations = loadOperations(operationsDir);
+  return routes.map((route) => {
+    const operation = operations.get(route.operation);
+    if (!operation) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
+    return { route, operation };
+  });
+}
+
+/** True for routes whose reads the response cache may answer. */
+export function isCachedRead({ operation }: BridgedRoute): boolean {
+  return operation.definition.operation === 'query';
+}
+
+export interface Lookup {
+  /** Undefined when the read cannot be cached now. */
+  key: string | undefined;
+  hit: CachedEntry | undefined;
+}
+
+/**
+ * The cache key of a read and the entry stored under it: at once from the in-memory store (no
+ * promise on the hot path), or as a promise from Redis.
+ */
+export function lookUp(cache: ResponseCache, { route, operation }: BridgedRoute, variables: Record<string, unknown>, userId: string): Lookup | Promise<Lookup> {
+  const identity = { queryHash: operation.queryHash, operationName: route.operation, variables, userId, operation: operation.definition };
+  return cache.peek(identity) ?? lookUpRemote(cache, identity);
+}
+
+async function lookUpRemote(cache: ResponseCache, identity: QueryIdentity): Promise<Lookup> {
+  const key = await cache.keyOf(identity);
+  return { key, hit: key === undefined ? undefined : await cache.get(key) };
+}
+
 /**
  * Serves each legacy REST route by running its stored GraphQL operation through the same Apollo
  * pipeline as `/graphql` (same auth, load balancing, error masking), then reshaping the result
  * into the legacy JSON. Errors are answered once, from the catalogue: code → status.
  */
-export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, operationsDir, cache }: RestBridgeOptions): void {
-  const operations = loadOperations(operationsDir);
-  for (const route of routes) {
-    const prepared = operations.get(route.operation);
-    if (!prepared) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
+export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache }: RestBridgeOptions): void {
+  for (const bridged of routes) {
+    const { route, operation: prepared } = bridged;
     app.route({
       method: route.method,
       url: route.url,
@@ -59,12 +96,11 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
       handler: async (request, reply) => {
         const variables = route.variables(request as unknown as RestInput);
         const context = createContext(userOf(request));
-        if (cache && context.userId !== undefined && prepared.definition.operation === 'query') {
-          // The fast path: a cached read skips the whole GraphQL pipeline.
-          const identity = { ...prepared, operationName: route.operation, variables, userId: context.userId, operation: prepared.definition };
-          context.cacheKey = await cache.keyOf(identity);
-          const hit = context.cacheKey === undefined ? undefined : await cache.get(context.cacheKey);
+        if (cache && context.userId !== undefined && isCachedRead(bridged)) {
+          // A cached read skips the whole GraphQL pipeline.
+          const { key, hit } = await lookUp(cache, bridged, variables, context.userId);
           if (hit) return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+          context.cacheKey = key;
         }
         const response = await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context });
         if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
