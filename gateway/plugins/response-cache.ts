@@ -3,6 +3,7 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { CacheStore } from '../../shared/cache-store';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
 import { readTags, writeTags } from './cache-tags';
 
@@ -125,6 +126,7 @@ export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<Gatew
             return;
           }
           if (entryKey === undefined) return;
+          annotateSpan({ [SpanAttribute.cache]: hit ? 'HIT' : 'MISS' });
           if (hit) {
             response.http.headers.set('x-cache', 'HIT');
             response.http.headers.set('age', ageOf(hit));

@@ -5,6 +5,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '../../shared/errors';
+import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
@@ -64,7 +65,10 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
           const identity = { ...prepared, operationName: route.operation, variables, userId: context.userId, operation: prepared.definition };
           context.cacheKey = await cache.keyOf(identity);
           const hit = context.cacheKey === undefined ? undefined : await cache.get(context.cacheKey);
-          if (hit) return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+          if (hit) {
+            annotateSpan({ [SpanAttribute.cache]: 'HIT' });
+            return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+          }
         }
         const response = await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context });
         if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
@@ -85,6 +89,7 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
 /** The first GraphQL error as a REST error: its code picks the status; its details become snake_case fields. */
 function sendGraphQLError(reply: FastifyReply, error: GraphQLFormattedError) {
   const { code, serviceName: _service, ...details } = error.extensions ?? {};
+  failSpan(isErrorCode(code) ? code : 'INTERNAL_SERVER_ERROR');
   if (!isErrorCode(code)) {
     return reply.code(500).send(restErrorBody('INTERNAL_SERVER_ERROR', errorCatalogue.INTERNAL_SERVER_ERROR.message));
   }
