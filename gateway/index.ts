@@ -1,3 +1,4 @@
+import './tracing'; // first: tracing must start before anything it traces is loaded
 import { runServer } from '../shared/run-server';
 import { loadGatewayConfig } from './config';
 import { createGatewayServer } from './server';

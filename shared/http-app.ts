@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AppError, restErrorBody, statusOf, type ErrorCode } from './errors';
+import { tracingEnabled } from './tracing';
+import { failSpan, nameSpanAfterRoute, traceIdsForLog } from './tracing/span';
 
 export interface HttpAppOptions {
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -55,21 +57,30 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
   const slot: { handle?: FastPath } = {};
   const app = Fastify({
     serverFactory: serverWithFastPath(slot),
-    logger: { level: logLevel },
+    // With tracing on, every log line carries trace_id and span_id, so it can be found in Zipkin.
+    logger: { level: logLevel, ...(tracingEnabled() ? { mixin: traceIdsForLog } : {}) },
     bodyLimit: bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
   });
   // Only JSON bodies are part of any contract here; text/plain would otherwise be accepted as a string.
   app.removeContentTypeParser('text/plain');
+  if (tracingEnabled()) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      nameSpanAfterRoute(request.method, request.routeOptions.url);
+      done();
+    });
+  }
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { code, message, details } = describeError(error);
     if (code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error }, 'request failed');
+    failSpan(code);
     return reply.code(statusOf(code)).send(restErrorBody(code, message, details));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(restErrorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    failSpan('ROUTE_NOT_FOUND');
+    return reply.code(404).send(restErrorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
   app.get('/health', async () => ({ status: 'ok' }));
   fastPaths.set(app, slot);
   return app;

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpSettings } from './config';
+import { stopTracing, tracingListening } from './tracing';
 
 /** How long a stopping process waits for in-flight requests before it exits anyway, in ms. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * The entry point shared by every process: build the app from its config, listen, and close
- * cleanly (in-flight requests finish, pools close) on SIGINT or SIGTERM. A start-up failure
- * prints one clear message and exits with status 1.
+ * cleanly (in-flight requests finish, pools close, pending spans are sent) on SIGINT or SIGTERM.
+ * A start-up failure prints one clear message and exits with status 1.
  */
 export async function runServer(name: string, start: () => Promise<{ app: FastifyInstance; http: HttpSettings }>): Promise<void> {
   let app: FastifyInstance;
@@ -15,6 +16,7 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
     const started = await start();
     app = started.app;
     await app.listen({ host: started.http.host, port: started.http.port });
+    tracingListening(listeningPort(app));
   } catch (error) {
     console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
@@ -22,11 +24,16 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
   const stop = (signal: string) => {
     app.log.info({ signal }, `${name}: stopping`);
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
-    app.close().then(
+    app.close().then(stopTracing).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+function listeningPort(app: FastifyInstance): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : 0;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { AppError } from '../../shared/errors';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
+import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
 
 export interface JwtAuthOptions {
   jwt: JwtSettings;
@@ -46,7 +47,9 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
     const header = request.headers.authorization;
     if (header === undefined && route === options.graphqlRoute) return; // decided once the body is parsed
     try {
-      users.set(request, verifyAccessToken(options.jwt, bearerToken(header)));
+      const userId = verifyAccessToken(options.jwt, bearerToken(header));
+      users.set(request, userId);
+      annotateSpan({ [SpanAttribute.userId]: userId });
     } catch (error) {
       return refuse(request, reply, error as AppError, options.graphqlRoute);
     }
@@ -61,6 +64,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
 }
 
 function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, graphqlRoute: string) {
+  failSpan('UNAUTHENTICATED');
   reply.code(401).header('www-authenticate', 'Bearer');
   if (request.routeOptions.url === graphqlRoute) {
     return reply.send({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
 import { USER_HEADER } from '../../shared/subgraph-app';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { subgraphKey } from '../config';
 import type { GatewayContext } from '../context';
 
@@ -29,6 +30,8 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const port = response.http?.headers.get('server-port');
     const upstream = (context as Partial<GatewayContext>).upstream;
     if (port && upstream) upstream.serverPort = port;
+    // The active span is Apollo's gateway.fetch for this subgraph call.
+    if (port) annotateSpan({ [SpanAttribute.serverPort]: port });
     return response;
   }
 }

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { CacheStore } from '../../shared/cache-store';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
 import { readTags, writeTags } from './cache-tags';
 
@@ -159,6 +160,7 @@ export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<Gatew
             return;
           }
           if (entryKey === undefined) return;
+          annotateSpan({ [SpanAttribute.cache]: hit ? 'HIT' : 'MISS' });
           if (hit) {
             response.http.headers.set('x-cache', 'HIT');
             response.http.headers.set('age', ageOf(hit));

@@ -5,6 +5,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
 import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '../../shared/errors';
+import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
@@ -99,7 +100,10 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
         if (cache && context.userId !== undefined && isCachedRead(bridged)) {
           // A cached read skips the whole GraphQL pipeline.
           const { key, hit } = await lookUp(cache, bridged, variables, context.userId);
-          if (hit) return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+          if (hit) {
+            annotateSpan({ [SpanAttribute.cache]: 'HIT' });
+            return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).send(route.respond(hit.data));
+          }
           context.cacheKey = key;
         }
         const response = await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context });
@@ -121,6 +125,7 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
 /** The first GraphQL error as a REST error: its code picks the status; its details become snake_case fields. */
 function sendGraphQLError(reply: FastifyReply, error: GraphQLFormattedError) {
   const { code, serviceName: _service, ...details } = error.extensions ?? {};
+  failSpan(isErrorCode(code) ? code : 'INTERNAL_SERVER_ERROR');
   if (!isErrorCode(code)) {
     return reply.code(500).send(restErrorBody('INTERNAL_SERVER_ERROR', errorCatalogue.INTERNAL_SERVER_ERROR.message));
   }

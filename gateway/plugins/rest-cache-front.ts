@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { setFastPath } from '../../shared/http-app';
+import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
 import type { RestInput } from '../rest/routes';
 import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
 import { ageOf, type ResponseCache } from './response-cache';
@@ -70,6 +71,8 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
         age: ageOf(hit),
       });
       response.end(body);
+      nameSpanAfterRoute('GET', bridged.route.url);
+      annotateSpan({ [SpanAttribute.userId]: userId, [SpanAttribute.cache]: 'HIT' });
       log.info({ method: 'GET', url, statusCode: 200, userId, cache: 'HIT' }, 'request completed');
       return true;
     }

@@ -1,3 +1,4 @@
+import './tracing'; // first: tracing must start before anything it traces is loaded
 import { runServer } from '../../shared/run-server';
 import { loadAuthConfig } from './config';
 import { createAuthServer } from './server';

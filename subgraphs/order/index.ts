@@ -1,3 +1,4 @@
+import './tracing'; // first: tracing must start before anything it traces is loaded
 import { runServer } from '../../shared/run-server';
 import { loadOrderConfig } from './config';
 import { createOrderServer } from './server';
