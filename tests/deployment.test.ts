@@ -79,6 +79,10 @@ function entryOf(service: ComposeService): string {
 const loaded = new Map(appServices.map(([name, service]) => [name, loadRecordingReads(entryOf(service), environment(service))]));
 const readAnywhere = new Set([...loaded.values()].flatMap(({ read }) => [...read]));
 
+function servicesRunning(entry: string): [string, ComposeService][] {
+  return appServices.filter(([, service]) => entryOf(service) === entry);
+}
+
 /** The service a URL points at, checked to be listening there. */
 function serviceAt(url: string): { name: string; entry: string } {
   const { hostname, port, pathname } = new URL(url);
@@ -104,37 +108,48 @@ describe('docker-compose.yml', () => {
     expect(unread).toEqual([]);
   });
 
-  test('the subgraphs listen beyond localhost and the gateway reaches every subgraph by its compose name', () => {
-    for (const [name, { config }] of loaded) {
-      if (name === 'gateway' || name === 'migrate') continue;
-      expect({ name, host: config.http.host }).toEqual({ name, host: '0.0.0.0' });
+  test('the subgraphs listen beyond localhost and every gateway reaches every subgraph by its compose name', () => {
+    for (const [name, service] of appServices) {
+      if (entryOf(service).startsWith('subgraphs/')) expect({ name, host: loaded.get(name)!.config?.http.host }).toEqual({ name, host: '0.0.0.0' });
     }
-    const gateway = loaded.get('gateway')!.config;
-    for (const subgraph of subgraphs) {
-      const urls: string[] = gateway.subgraphUrls[subgraph.name] ?? [subgraph.routingUrl];
-      for (const url of urls) expect(serviceAt(url).entry).toBe(`subgraphs/${subgraph.name}/index.ts`);
+    for (const [name] of servicesRunning('gateway/index.ts')) {
+      const gateway = loaded.get(name)!.config;
+      for (const subgraph of subgraphs) {
+        const urls: string[] = gateway.subgraphUrls[subgraph.name] ?? [subgraph.routingUrl];
+        for (const url of urls) expect(serviceAt(url).entry).toBe(`subgraphs/${subgraph.name}/index.ts`);
+      }
     }
   });
 
-  test('the gateway and the order service both list every product replica', () => {
-    const replicas = appServices.filter(([, service]) => entryOf(service) === 'subgraphs/product/index.ts').map(([name]) => name);
+  test('every gateway and the order service list every product replica', () => {
+    const replicas = servicesRunning('subgraphs/product/index.ts').map(([name]) => name).sort();
     expect(replicas.length).toBeGreaterThanOrEqual(2);
-    const gatewayUrls: string[] = loaded.get('gateway')!.config.subgraphUrls.product;
-    const orderUrls: string[] = loaded.get('order')!.config.productUrls;
-    expect(gatewayUrls.map((url) => serviceAt(url).name).sort()).toEqual(replicas.sort());
-    expect(orderUrls.map((url) => serviceAt(url).name).sort()).toEqual(replicas.sort());
+    const lists: string[][] = [
+      ...servicesRunning('gateway/index.ts').map(([name]) => loaded.get(name)!.config.subgraphUrls.product),
+      ...servicesRunning('subgraphs/order/index.ts').map(([name]) => loaded.get(name)!.config.productUrls),
+    ];
+    for (const urls of lists) expect(urls.map((url) => serviceAt(url).name).sort()).toEqual(replicas);
     expect(new Set(replicas.map((name) => loaded.get(name)!.config.http.port)).size).toBe(replicas.length);
   });
 
-  test('only the gateway (19091) and Zipkin (9411, this host only) are published, on the ports they listen on', () => {
-    const published = services.filter(([, service]) => service.ports?.length).map(([name, service]) => [name, service.ports]);
-    expect(Object.fromEntries(published)).toEqual({ gateway: ['0.0.0.0:19091:19091'], zipkin: ['127.0.0.1:9411:9411'] });
-    expect(loaded.get('gateway')!.config.http.port).toBe(19091);
+  test('only gateways and Zipkin (this host only) publish ports, each the port it listens on; the gateway is on 19091', () => {
+    for (const [name, service] of services) {
+      for (const mapping of service.ports ?? []) {
+        if (name === 'zipkin') {
+          expect(mapping).toBe('127.0.0.1:9411:9411');
+          continue;
+        }
+        expect({ name, entry: entryOf(service) }).toEqual({ name, entry: 'gateway/index.ts' });
+        expect({ name, listening: Number(mapping.split(':').at(-1)) }).toEqual({ name, listening: loaded.get(name)!.config.http.port });
+      }
+    }
+    expect(compose.services.gateway?.ports).toEqual(['0.0.0.0:19091:19091']);
+    expect(compose.services.zipkin?.ports).toHaveLength(1);
   });
 
   test('the database, Redis and Zipkin are the compose services of those names', () => {
     for (const [name, { config }] of loaded) {
-      const database = name === 'migrate' ? config : config.database;
+      const database = entryOf(compose.services[name]!) === 'shared/database/migrate.ts' ? config : config.database;
       if (database) expect({ name, host: new URL(database.url).host }).toEqual({ name, host: 'mysql:3306' });
       if (config.cache) expect({ name, redis: config.cache.redisUrl }).toEqual({ name, redis: 'redis://redis:6379' });
       const zipkin = environment(compose.services[name]!).ZIPKIN_URL;
