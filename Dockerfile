@@ -1,0 +1,35 @@
+# One image for every process of the platform; docker-compose.yml picks the process with `command`.
+# Build: docker build -t federation-platform .
+
+# Node 24 is the container target (see "SQLite on every Node" in README.md).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+# better-sqlite3 compiles from source when no prebuilt binary matches this Node and CPU; the
+# toolchain stays in this stage and never reaches the runtime image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# The lockfile alone decides the dependency layer, so source edits do not reinstall.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+# A type error fails the build instead of shipping; then only production dependencies stay.
+RUN npm run typecheck \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Code and dependencies belong to root and are read-only for the process; only DATA_DIR (used when
+# no DATABASE_URL or JWT_SECRET is given) is writable.
+COPY --from=build /app ./
+RUN install -d -o node -g node /app/data
+# The image's unprivileged user (uid 1000).
+USER node
+# Processes run as `node --import tsx <entry>.ts`, not through npm: `npm run` starts sh and tsx
+# as children and, on SIGTERM, exits without passing the signal on, so `docker stop` would skip
+# the graceful close and SIGKILL the server ten seconds later. Run directly, node is PID 1 and
+# its own SIGTERM handler closes the server.
+CMD ["node", "--import", "tsx", "gateway/index.ts"]
