@@ -28,6 +28,16 @@ export interface GatewayConfig {
   responseCacheMaxTtlSeconds: number;
   /** Where the REST bridge's operations are. Not configurable: they are part of the REST contract. */
   restOperationsDir: string;
+  /**
+   * Serve the GraphiQL playground to browsers on `GET /graphql`. `GRAPHQL_IDE`,
+   * @default "on", or "off" when `NODE_ENV` is "production"
+   */
+  graphqlIde: boolean;
+  /**
+   * Answer introspection queries, anonymous ones included (the playground's docs and
+   * autocompletion need them). `GRAPHQL_INTROSPECTION`, @default "on", or "off" when `NODE_ENV` is "production"
+   */
+  introspection: boolean;
 }
 
 const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
@@ -48,6 +58,12 @@ function readSubgraphUrls(reader: EnvReader, env: Env): Record<string, string[]>
   return urls;
 }
 
+/** An on/off switch whose default is "off" in production (`NODE_ENV=production`) and "on" elsewhere. */
+function devSwitch(reader: EnvReader, name: string): boolean {
+  const fallback = reader.raw('NODE_ENV') === 'production' ? 'off' : 'on';
+  return reader.oneOf(name, ['on', 'off'] as const, fallback) === 'on';
+}
+
 export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
   const reader = new EnvReader(env);
   return reader.finish({
@@ -60,5 +76,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',
     responseCacheMaxTtlSeconds: reader.int('RESPONSE_CACHE_MAX_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
     restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
+    graphqlIde: devSwitch(reader, 'GRAPHQL_IDE'),
+    introspection: devSwitch(reader, 'GRAPHQL_INTROSPECTION'),
   });
 }

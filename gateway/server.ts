@@ -3,6 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { FastifyInstance } from 'fastify';
+import { CLIENT_OPERATIONS_DIR, playgroundTabs } from '../schema/operations/client/playground-tabs';
 import { createCacheStore } from '../shared/cache-store';
 import { maskErrors, mountGraphQL } from '../shared/graphql-http';
 import { createHttpApp } from '../shared/http-app';
@@ -10,12 +11,15 @@ import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
+import { usePlayground } from './plugins/playground';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
 import { restRoutes } from './rest/routes';
 
 const GRAPHQL_ROUTE = '/graphql';
+/** Introspection's root fields; open without a token when introspection is on, for the IDE's docs. */
+const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 
 /** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
@@ -29,7 +33,9 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    introspection: config.introspection,
     plugins: [
+      // Apollo's own landing page stays off: the playground plugin answers browsers before Apollo runs.
       ApolloServerPluginLandingPageDisabled(),
       ...(responseCache ? [useResponseCache(responseCache)] : []),
     ],
@@ -40,11 +46,15 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   balancing.reportUnused();
   app.addHook('onClose', () => apollo.stop());
 
+  // Registered before the JWT plugin, whose hooks would otherwise refuse the page to a browser.
+  const playground = config.graphqlIde
+    ? usePlayground(app, { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection })
+    : undefined;
   useJwtAuth(app, {
     jwt: config.jwt,
-    publicRoutes: ['/health', ...restRoutes.filter((route) => route.public).map((route) => route.url)],
+    publicRoutes: ['/health', ...restRoutes.filter((route) => route.public).map((route) => route.url), ...(playground?.publicRoutes ?? [])],
     graphqlRoute: GRAPHQL_ROUTE,
-    publicRootFields: ['Mutation.signIn'],
+    publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
   });
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import Negotiator from 'negotiator';
+
+/** One preset tab of the IDE. */
+export interface PlaygroundTab {
+  /** Operation files (names without `.graphql`) shown together; the run button offers each. */
+  operations: readonly string[];
+  /** The tab's variables; operations ignore the ones they do not declare. */
+  variables: Readonly<Record<string, unknown>>;
+  /** Whether its operations need a token: the tab's headers then show where to paste it. */
+  needsToken: boolean;
+  /** Shown as a comment above the operations. */
+  intro?: readonly string[];
+}
+
+export interface PlaygroundOptions {
+  /** The GraphQL route: browsers asking it for HTML get the IDE, which sends operations there. */
+  graphqlRoute: string;
+  /** Folder of `<OperationName>.graphql` files the tabs name. */
+  operationsDir: string;
+  tabs: readonly PlaygroundTab[];
+  /** Whether the gateway answers introspection; without it the IDE runs operations but shows no docs. */
+  introspection: boolean;
+  /** @default "Federation platform" */
+  title?: string;
+}
+
+export interface Playground {
+  /** The asset routes: they must load without a token, like the page itself. */
+  publicRoutes: readonly string[];
+}
+
+/** What `@graphql-yoga/render-graphiql/graphiql` exports: one prebuilt bundle, workers and styles included. */
+interface GraphiQLBundle {
+  js: string;
+  css: string;
+  favicon: string;
+  editorWorkerService: string;
+  jsonWorker: string;
+  graphqlWorker: string;
+}
+
+interface Asset {
+  type: string;
+  body: string | Buffer;
+}
+
+/** The media types Apollo Server weighs HTML against before serving its landing page: same rule here. */
+const GRAPHQL_MEDIA_TYPES = ['application/json', 'application/graphql-response+json', 'multipart/mixed'];
+
+const AUTHORIZATION_HINT = `{
+  // Paste SignIn's accessToken, then uncomment:
+  // "Authorization": "Bearer <accessToken>"
+}`;
+
+/** True when a GET asks for HTML ahead of every GraphQL response type (a browser's address bar). */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return new Negotiator({ headers: { accept } }).mediaType([...GRAPHQL_MEDIA_TYPES, 'text/html']) === 'text/html';
+}
+
+/**
+ * Serves GraphiQL (The Guild's Yoga build: GraphiQL 5, Monaco, the explorer plugin) to browsers
+ * on `GET graphqlRoute`, entirely from the gateway: the script, styles, Monaco's workers and the
+ * icon come from the `@graphql-yoga/render-graphiql` package, none from a CDN, so it works
+ * offline. The page is answered in an `onRequest` hook registered before the JWT plugin's, so it
+ * needs no token; should the order ever change, the page fails closed with a 401.
+ */
+export function usePlayground(app: FastifyInstance, options: PlaygroundOptions): Playground {
+  // Loaded only when the IDE is on: the bundle is about 9 MB of strings.
+  const bundle = require('@graphql-yoga/render-graphiql/graphiql') as GraphiQLBundle;
+  const { version } = require('@graphql-yoga/render-graphiql/package.json') as { version: string };
+  // The version in the path lets browsers keep the assets for good and still see an upgrade.
+  const base = `${options.graphqlRoute}/assets/${version}`;
+  const assets: Record<string, Asset> = {
+    'graphiql.js': { type: 'text/javascript; charset=utf-8', body: bundle.js },
+    'graphiql.css': { type: 'text/css; charset=utf-8', body: bundle.css },
+    'editor.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.editorWorkerService },
+    'json.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.jsonWorker },
+    'graphql.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.graphqlWorker },
+    'favicon.ico': { type: 'image/x-icon', body: Buffer.from(bundle.favicon.slice(bundle.favicon.indexOf(',') + 1), 'base64') },
+  };
+  for (const [name, { type, body }] of Object.entries(assets)) {
+    app.get(`${base}/${name}`, (_request, reply) =>
+      reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(body),
+    );
+  }
+
+  const page = renderPage(base, options);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' || request.routeOptions.url !== options.graphqlRoute || !prefersHtml(request.headers.accept)) return;
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
+  });
+  return { publicRoutes: Object.keys(assets).map((name) => `${base}/${name}`) };
+}
+
+function renderPage(base: string, { operationsDir, tabs, introspection, title = 'Federation platform' }: PlaygroundOptions): string {
+  const defaultTabs = tabs.map((tab) => ({
+    query: tabQuery(operationsDir, tab),
+    variables: JSON.stringify(tab.variables, null, 2),
+    headers: tab.needsToken ? AUTHORIZATION_HINT : '{}',
+  }));
+  const graphiqlOptions = {
+    title: escapeHtml(title),
+    defaultTabs,
+    // GraphiQL fills the first tab's editors from these, not from defaultTabs[0].
+    initialVariables: defaultTabs[0]?.variables,
+    initialHeaders: defaultTabs[0]?.headers,
+    // New tabs (the + button) start with the hint.
+    headers: AUTHORIZATION_HINT,
+    // null tells GraphiQL not to introspect, instead of failing to on every load.
+    ...(introspection ? {} : { schema: null }),
+  };
+  const workers = { editorWorkerService: `${base}/editor.worker.js`, json: `${base}/json.worker.js`, graphql: `${base}/graphql.worker.js` };
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>${escapeHtml(title)}</title>
+    <link rel="icon" href="${base}/favicon.ico" />
+    <link rel="stylesheet" href="${base}/graphiql.css" />
+  </head>
+  <body id="body" class="no-focus-outline">
+    <noscript>The GraphQL playground needs JavaScript.</noscript>
+    <div id="root"></div>
+    <script>
+      const workers = ${inlineJson(workers)};
+      self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: (_moduleId, label) => workers[label] };
+    </script>
+    <script src="${base}/graphiql.js"></script>
+    <script>
+      YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), ${inlineJson(graphiqlOptions)});
+    </script>
+  </body>
+</html>
+`;
+}
+
+function tabQuery(operationsDir: string, { operations, intro = [] }: PlaygroundTab): string {
+  const documents = operations.map((name) => readFileSync(join(operationsDir, `${name}.graphql`), 'utf8').trim());
+  return [...intro.map((line) => `# ${line}`.trimEnd()), ...(intro.length ? [''] : []), documents.join('\n\n'), ''].join('\n');
+}
+
+/** JSON safe inside a <script> element: no `</script>` or `<!--` can end it early. */
+function inlineJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
