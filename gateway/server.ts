@@ -34,6 +34,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
+    // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
+    stopOnTerminationSignals: false,
     plugins: [
       // Apollo's own landing page stays off: the playground plugin answers browsers before Apollo runs.
       ApolloServerPluginLandingPageDisabled(),

@@ -31,6 +31,8 @@ export async function createSubgraphApp<TContext extends BaseContext>(options: S
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     // No inline traces (ftv1): nothing reports them, and building them costs on every request.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
+    stopOnTerminationSignals: false,
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,
     // The gateway is the only client; browsers never call a subgraph directly.

@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import { waitFor } from './fixtures/net';
 import { startStack, type Stack } from './fixtures/stack';
 
 /** The gateway remembers verified tokens; these prove that remembering changes no answer. */
@@ -15,9 +16,10 @@ afterAll(async () => {
 });
 
 test('a token accepted before is refused once it expires', async () => {
-  const token = jwt.sign({}, stack.jwtSecret, { algorithm: 'HS256', subject: 'brief', issuer: 'federation-platform', expiresIn: 1 });
+  // `exp` has whole seconds: a 1-second token can be expired on arrival, so it gets 3 and the test waits for the refusal.
+  const token = jwt.sign({}, stack.jwtSecret, { algorithm: 'HS256', subject: 'brief', issuer: 'federation-platform', expiresIn: 3 });
   expect((await stack.gateway.get('/products', { token })).status).toBe(200);
-  await new Promise((resolve) => setTimeout(resolve, 2100));
+  await waitFor(async () => (await stack.gateway.get('/products', { token })).status === 401, 'the token to expire', 6000);
   const response = await stack.gateway.get('/products', { token });
   expect(response.status).toBe(401);
   expect(response.body.error.message).toBe('The token has expired');
