@@ -12,10 +12,10 @@ export interface HttpAppOptions {
 }
 
 /**
- * Sees a request before Fastify does and answers it itself (resolving true), or leaves it
- * untouched (resolving false) for Fastify's routing, hooks and error handling.
+ * Sees a request before Fastify does and answers it itself (true), or leaves it untouched (false)
+ * for Fastify's routing, hooks and error handling; a promise when it has to wait to decide.
  */
-export type FastPath = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
 
 const fastPaths = new WeakMap<FastifyInstance, { handle?: FastPath }>();
 
@@ -35,10 +35,19 @@ function serverWithFastPath(slot: { handle?: FastPath }) {
   return (fastify: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions) => {
     const server = createServer((request, response) => {
       if (!slot.handle) return fastify(request, response);
-      slot.handle(request, response).then(
-        (answered) => answered || fastify(request, response),
-        () => fastify(request, response),
-      );
+      let answered: boolean | Promise<boolean>;
+      try {
+        answered = slot.handle(request, response);
+      } catch {
+        return fastify(request, response);
+      }
+      if (answered === false) return fastify(request, response);
+      if (answered !== true) {
+        answered.then(
+          (done) => done || fastify(request, response),
+          () => fastify(request, response),
+        );
+      }
     });
     // What Fastify sets on the servers it makes itself.
     server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;

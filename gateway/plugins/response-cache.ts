@@ -51,6 +51,8 @@ export class ResponseCache {
   private bypassUntil = 0;
   /** Entries lately parsed, with the stored text they came from: a hot entry is parsed once, not on every hit. */
   private readonly parsed = new LRUCache<string, { stored: string; entry: CachedEntry }>({ max: 1000 });
+  /** Entry keys by caller fingerprint, with the tag versions they were derived from (see `peek`). */
+  private readonly recentKeys = new LRUCache<string, { tags: string[]; versions: (string | undefined)[]; key: string }>({ max: 10_000 });
   /** The API schema, set when the gateway loads its supergraph. */
   schema: GraphQLSchema | undefined;
 
@@ -70,14 +72,25 @@ export class ResponseCache {
 
   /**
    * `keyOf` then `get` with no promise in between, when the store answers in-process (memory);
-   * undefined when it cannot (Redis): then use those two.
+   * undefined when it cannot (Redis): then use those two. A caller that can name the identity
+   * by a cheaper string that determines it (a REST URL and its user) passes it as `fingerprint`:
+   * while the versions of that identity's tags are unchanged, its key is reused instead of being
+   * derived again (tags read from the operation, hashed), and `identityOf` is not called.
    */
-  peek(identity: QueryIdentity): { key: string | undefined; hit: CachedEntry | undefined } | undefined {
+  peek(identityOf: () => QueryIdentity, fingerprint?: string): { key: string | undefined; hit: CachedEntry | undefined } | undefined {
     const { peek } = this.options.store;
     if (!peek) return undefined;
-    const tags = this.tagsOf(identity);
-    if (tags === undefined) return { key: undefined, hit: undefined };
-    const key = entryKey(identity, tags, tags.map((tag) => peek(`tag:${tag}`)));
+    if (!this.schema || Date.now() < this.bypassUntil) return { key: undefined, hit: undefined };
+    const recent = fingerprint === undefined ? undefined : this.recentKeys.get(fingerprint);
+    let key = recent?.tags.every((tag, index) => peek(`tag:${tag}`) === recent.versions[index]) ? recent.key : undefined;
+    if (key === undefined) {
+      const identity = identityOf();
+      const tags = readTags(this.schema, identity.operation, identity.variables);
+      if (tags === undefined) return { key: undefined, hit: undefined };
+      const versions = tags.map((tag) => peek(`tag:${tag}`));
+      key = entryKey(identity, tags, versions);
+      if (fingerprint !== undefined) this.recentKeys.set(fingerprint, { tags, versions, key });
+    }
     const stored = peek(key);
     if (stored === undefined) return { key, hit: undefined };
     const known = this.parsed.get(key);

@@ -70,11 +70,24 @@ export interface Lookup {
 
 /**
  * The cache key of a read and the entry stored under it: at once from the in-memory store (no
- * promise on the hot path), or as a promise from Redis.
+ * promise on the hot path), or as a promise from Redis. `variables` may be computed lazily, and
+ * `fingerprint` is a string that determines them (see ResponseCache.peek).
  */
-export function lookUp(cache: ResponseCache, { route, operation }: BridgedRoute, variables: Record<string, unknown>, userId: string): Lookup | Promise<Lookup> {
-  const identity = { queryHash: operation.queryHash, operationName: route.operation, variables, userId, operation: operation.definition };
-  return cache.peek(identity) ?? lookUpRemote(cache, identity);
+export function lookUp(
+  cache: ResponseCache,
+  { route, operation }: BridgedRoute,
+  variables: Record<string, unknown> | (() => Record<string, unknown>),
+  userId: string,
+  fingerprint?: string,
+): Lookup | Promise<Lookup> {
+  const identity = (): QueryIdentity => ({
+    queryHash: operation.queryHash,
+    operationName: route.operation,
+    variables: typeof variables === 'function' ? variables() : variables,
+    userId,
+    operation: operation.definition,
+  });
+  return cache.peek(identity, fingerprint) ?? lookUpRemote(cache, identity());
 }
 
 async function lookUpRemote(cache: ResponseCache, identity: QueryIdentity): Promise<Lookup> {

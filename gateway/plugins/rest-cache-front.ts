@@ -2,9 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { setFastPath } from '../../shared/http-app';
 import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
-import type { RestInput } from '../rest/routes';
-import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
-import { ageOf, type ResponseCache } from './response-cache';
+import { isCachedRead, lookUp, type BridgedRoute, type Lookup } from './rest-bridge';
+import { ageOf, type CachedEntry, type ResponseCache } from './response-cache';
 
 export interface RestCacheFrontOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */
@@ -50,31 +49,37 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
     closing = true; // Fastify answers 503 while it closes; it must see every request
   });
 
-  setFastPath(app, async (request: IncomingMessage, response: ServerResponse) => {
+  /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */
+  const rendered = new WeakMap<CachedEntry, Buffer>();
+  const answer = (response: ServerResponse, { bridged }: FrontRoute, { hit }: Lookup, userId: string): boolean => {
+    if (!hit) return false;
+    let body = rendered.get(hit);
+    if (!body) rendered.set(hit, (body = Buffer.from(JSON.stringify(bridged.route.respond(hit.data)))));
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'x-cache': 'HIT', age: ageOf(hit) });
+    response.end(body);
+    nameSpanAfterRoute('GET', bridged.route.url);
+    annotateSpan({ [SpanAttribute.userId]: userId, [SpanAttribute.cache]: 'HIT' });
+    log.info({ method: 'GET', url: response.req.url, statusCode: 200, userId, cache: 'HIT' }, 'request completed');
+    return true;
+  };
+
+  setFastPath(app, (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== 'GET' || closing) return false;
     const url = request.url ?? '';
-    for (const { bridged, pattern, params } of front) {
-      const match = pattern.exec(url);
+    for (const route of front) {
+      const match = route.pattern.exec(url);
       if (!match) continue;
       const userId = authenticate(request.headers.authorization);
       if (userId === undefined) return false;
-      const input: RestInput = { params: Object.fromEntries(params.map((name, index) => [name, match[index + 1]!])), query: {}, body: undefined };
-      const found = lookUp(cache, bridged, bridged.route.variables(input), userId);
-      // With the in-memory store the answer is written in this same tick.
-      const { hit } = found instanceof Promise ? await found : found;
-      if (!hit) return false;
-      const body = JSON.stringify(bridged.route.respond(hit.data));
-      response.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'x-cache': 'HIT',
-        age: ageOf(hit),
-      });
-      response.end(body);
-      nameSpanAfterRoute('GET', bridged.route.url);
-      annotateSpan({ [SpanAttribute.userId]: userId, [SpanAttribute.cache]: 'HIT' });
-      log.info({ method: 'GET', url, statusCode: 200, userId, cache: 'HIT' }, 'request completed');
-      return true;
+      const variables = () => {
+        const params: Record<string, string> = {};
+        route.params.forEach((name, index) => (params[name] = match[index + 1]!));
+        return route.bridged.route.variables({ params, query: {}, body: undefined });
+      };
+      // The path determines the variables, so the path and the user name the cached read.
+      const found = lookUp(cache, route.bridged, variables, userId, `${route.bridged.route.url}\n${url}\n${userId}`);
+      // With the in-memory store the answer is written in this same tick; Redis makes it wait.
+      return found instanceof Promise ? found.then((lookup) => answer(response, route, lookup, userId)) : answer(response, route, found, userId);
     }
     return false;
   });
