@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { HealthCheckOptions } from '../shared/balanced-fetch';
 import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
@@ -18,6 +19,17 @@ export interface GatewayConfig {
   subgraphUrls: Record<string, string[]>;
   /** Per-attempt timeout of a subgraph call, in ms. `UPSTREAM_TIMEOUT_MS`, @default 10000 */
   upstreamTimeoutMs: number;
+  /**
+   * Further attempts, on the next instance, for a subgraph query that timed out or lost its
+   * connection; mutations are never retried. `UPSTREAM_READ_RETRIES`, @default 1
+   */
+  upstreamReadRetries: number;
+  /**
+   * Active checks of every subgraph instance's `/health`: `intervalMs` between checks of a healthy
+   * instance (`HEALTH_CHECK_INTERVAL_MS`, @default 2000), doubling after each failed check of a
+   * down one up to `maxBackoffMs` (`HEALTH_CHECK_MAX_BACKOFF_MS`, @default 30000).
+   */
+  healthChecks: HealthCheckOptions;
   /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
@@ -71,6 +83,11 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
     subgraphUrls: readSubgraphUrls(reader, env),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+    upstreamReadRetries: reader.int('UPSTREAM_READ_RETRIES', 1, { min: 0, max: 5 }),
+    healthChecks: {
+      intervalMs: reader.int('HEALTH_CHECK_INTERVAL_MS', 2000, { min: 50, max: 60_000 }),
+      maxBackoffMs: reader.int('HEALTH_CHECK_MAX_BACKOFF_MS', 30_000, { min: 50, max: 600_000 }),
+    },
     jwt: readJwtSettings(reader, readDataDir(reader)),
     cache: readCacheSettings(reader),
     responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',

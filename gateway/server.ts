@@ -7,6 +7,7 @@ import { CLIENT_OPERATIONS_DIR, playgroundTabs } from '../schema/operations/clie
 import { createCacheStore } from '../shared/cache-store';
 import { maskErrors, mountGraphQL } from '../shared/graphql-http';
 import { createHttpApp } from '../shared/http-app';
+import { useReadiness } from '../shared/readiness';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
@@ -24,7 +25,14 @@ const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 /** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
   const app = createHttpApp(config.http);
-  const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, log: app.log });
+  const balancing = useLoadBalancing({
+    subgraphUrls: config.subgraphUrls,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    readRetries: config.upstreamReadRetries,
+    healthChecks: config.healthChecks,
+    log: app.log,
+  });
+  app.addHook('onClose', async () => balancing.close());
   const cacheStore = createCacheStore(config.cache, app.log, 'gateway');
   app.addHook('onClose', () => cacheStore.close());
   const responseCache = config.responseCache
@@ -46,6 +54,14 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   });
   await apollo.start();
   balancing.reportUnused();
+  useReadiness(
+    app,
+    {
+      subgraphs: { required: true, check: balancing.subgraphsAvailable },
+      cache: { required: false, check: () => cacheStore.ping() },
+    },
+    () => ({ healthyInstances: balancing.healthyInstances() }),
+  );
   app.addHook('onClose', () => apollo.stop());
 
   // Registered before the JWT plugin, whose hooks would otherwise refuse the page to a browser.
@@ -54,7 +70,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     : undefined;
   useJwtAuth(app, {
     jwt: config.jwt,
-    publicRoutes: ['/health', ...restRoutes.filter((route) => route.public).map((route) => route.url), ...(playground?.publicRoutes ?? [])],
+    publicRoutes: ['/health', '/ready', ...restRoutes.filter((route) => route.public).map((route) => route.url), ...(playground?.publicRoutes ?? [])],
     graphqlRoute: GRAPHQL_ROUTE,
     publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
   });

@@ -2,6 +2,19 @@ import { AppError } from './errors';
 
 /** Errors raised before a request reached the server: safe to retry on another instance, even for mutations. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * What a stopping Fastify instance answers (`return503OnClosing`) before routing, so the request
+ * was not processed: safe to send elsewhere, even a mutation. Our subgraphs answer errors with 200.
+ */
+const CLOSING_STATUS = 503;
+
+/** Active health checks of every instance against its `/health`. */
+export interface HealthCheckOptions {
+  /** Pause between two checks of a healthy instance, in ms; also each check's timeout. */
+  intervalMs: number;
+  /** Longest pause between checks of an unhealthy instance: the pause doubles from `intervalMs` up to this, in ms. */
+  maxBackoffMs: number;
+}
 
 export interface BalancedFetchOptions {
   /** A name for error messages, e.g. the subgraph name. */
@@ -10,35 +23,137 @@ export interface BalancedFetchOptions {
   urls: readonly string[];
   /** Per-attempt timeout in milliseconds. */
   timeoutMs: number;
+  /**
+   * Further attempts (on the next instance) for an idempotent request that failed after it may have
+   * reached an instance (timeout, reset connection). Connection refusals never count: they are always retried.
+   */
+  retries?: number;
+  /** Which requests may be sent twice; only those get `retries`. */
+  isIdempotent?: (init: RequestInit) => boolean;
+  /** Without it, every instance counts as healthy and a refused connection just moves on to the next. */
+  healthChecks?: HealthCheckOptions;
+  /** Told when an instance goes down or comes back. */
+  onHealthChange?: (url: string, healthy: boolean) => void;
 }
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 
-/** A fetch bound to its instances (kept for logs and health reports). */
-export type BalancedFetch = FetchLike & { readonly urls: readonly string[] };
+/** A fetch bound to its instances. */
+export type BalancedFetch = FetchLike & {
+  readonly urls: readonly string[];
+  /** Instances currently considered up. */
+  healthyUrls(): string[];
+  /** True when at least one instance answers its `/health` now (or, with health checks, is marked healthy). */
+  available(): Promise<boolean>;
+  /** Stops the health checks. */
+  close(): void;
+};
+
+interface Instance {
+  url: string;
+  healthUrl: string;
+  healthy: boolean;
+  /** Failed health checks in a row, for the backoff. */
+  failures: number;
+  timer?: NodeJS.Timeout;
+}
 
 /**
- * A fetch that ignores the URL it is given and sends the request round-robin over `urls`.
- * An instance that refuses the connection is skipped and the next one tried, so a stopped
- * instance costs clients nothing; when none answers, an UPSTREAM_UNAVAILABLE AppError is thrown.
+ * A fetch that ignores the URL it is given and sends the request round-robin over the healthy
+ * instances of `urls`. An instance that refuses the connection (or answers as a stopping server) is
+ * marked unhealthy and the request goes to the next one, so a stopped instance costs clients
+ * nothing; health checks bring it back. When no instance is healthy, UPSTREAM_UNAVAILABLE is
+ * thrown at once, without waiting on dead addresses.
  */
-export function createBalancedFetch({ name, urls, timeoutMs }: BalancedFetchOptions): BalancedFetch {
+export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetch {
+  const { name, urls, timeoutMs, retries = 0, isIdempotent = () => false, healthChecks, onHealthChange } = options;
   if (urls.length === 0) throw new Error(`${name}: at least one URL is required`);
+  const instances: Instance[] = urls.map((url) => ({ url, healthUrl: new URL('/health', url).toString(), healthy: true, failures: 0 }));
+  let closed = false;
   let cursor = 0;
+
+  const setHealth = (instance: Instance, healthy: boolean) => {
+    if (instance.healthy !== healthy) onHealthChange?.(instance.url, healthy);
+    instance.healthy = healthy;
+  };
+  const schedule = (instance: Instance) => {
+    if (!healthChecks || closed) return;
+    clearTimeout(instance.timer);
+    const delay = Math.min(healthChecks.intervalMs * 2 ** instance.failures, healthChecks.maxBackoffMs);
+    instance.timer = setTimeout(() => void check(instance), delay);
+    // Health checks alone must not keep a process alive.
+    instance.timer.unref();
+  };
+  const check = async (instance: Instance) => {
+    const up = await probe(instance.healthUrl, healthChecks!.intervalMs);
+    instance.failures = up ? 0 : instance.failures + 1;
+    setHealth(instance, up);
+    schedule(instance);
+  };
+  /** A failure seen by a request: out of rotation now, and checked again from the shortest pause. */
+  const markDown = (instance: Instance) => {
+    if (!healthChecks) return;
+    if (instance.healthy) instance.failures = 0;
+    setHealth(instance, false);
+    schedule(instance);
+  };
+  for (const instance of instances) schedule(instance);
+
   const balanced = async (_url: string, init: RequestInit = {}): Promise<Response> => {
     const start = cursor;
-    cursor = (cursor + 1) % urls.length;
-    for (let attempt = 0; attempt < urls.length; attempt += 1) {
-      const url = urls[(start + attempt) % urls.length]!;
+    cursor = (cursor + 1) % instances.length;
+    const candidates = rotate(instances, start).filter((instance) => instance.healthy);
+    let retriesLeft = isIdempotent(init) ? retries : 0;
+    let failure: unknown;
+    for (let index = 0; candidates.length > 0; ) {
+      const instance = candidates[index % candidates.length]!;
       try {
-        return await fetch(url, { ...init, signal: withTimeout(init.signal, timeoutMs) });
+        const response = await fetch(instance.url, { ...init, signal: withTimeout(init.signal, timeoutMs) });
+        if (response.status !== CLOSING_STATUS) return response;
+        await response.body?.cancel();
+        markDown(instance);
+        candidates.splice(index % candidates.length, 1);
       } catch (error) {
-        if (!isConnectError(error)) throw upstreamError(name, error);
+        if (isConnectError(error)) {
+          markDown(instance);
+          candidates.splice(index % candidates.length, 1);
+          continue;
+        }
+        if (retriesLeft === 0 || init.signal?.aborted) throw upstreamError(name, error);
+        retriesLeft -= 1;
+        failure = error;
+        index += 1;
       }
     }
-    throw new AppError('UPSTREAM_UNAVAILABLE', `No instance of the ${name} service is reachable`);
+    throw failure === undefined ? new AppError('UPSTREAM_UNAVAILABLE', `No instance of the ${name} service is reachable`) : upstreamError(name, failure);
   };
-  return Object.assign(balanced, { urls });
+  return Object.assign(balanced, {
+    urls,
+    healthyUrls: () => instances.filter((instance) => instance.healthy).map((instance) => instance.url),
+    available: async () => {
+      if (healthChecks) return instances.some((instance) => instance.healthy);
+      const answers = await Promise.all(instances.map((instance) => probe(instance.healthUrl, timeoutMs)));
+      return answers.includes(true);
+    },
+    close: () => {
+      closed = true;
+      for (const instance of instances) clearTimeout(instance.timer);
+    },
+  });
+}
+
+function rotate<T>(items: readonly T[], start: number): T[] {
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+async function probe(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 function withTimeout(signal: AbortSignal | null | undefined, timeoutMs: number): AbortSignal {

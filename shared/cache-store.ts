@@ -39,9 +39,13 @@ export interface CacheStore {
   /** True when the value was stored. */
   set(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   close(): Promise<void>;
+  /** True when the store answers now (readiness). */
+  ping(): Promise<boolean>;
 }
 
 const RECONNECT_MAX_DELAY_MS = 2000;
+/** Read (never written) to tell whether Redis answers. */
+const PING_KEY = 'readiness-ping';
 
 export function createCacheStore(settings: CacheSettings, log: FastifyBaseLogger, component: string): CacheStore {
   const namespace = `${settings.namespace}:${component}`;
@@ -81,6 +85,7 @@ function memoryStore(maxBytes: number, namespace: string): CacheStore {
       return true;
     },
     close: async () => undefined,
+    ping: async () => true,
   };
 }
 
@@ -114,6 +119,7 @@ function resilient(
     kind: 'redis',
     get: (key) => attempt(() => cache.get(key), undefined),
     set: (key, value, ttlSeconds) => attempt(() => cache.set(key, value, { ttl: ttlSeconds }).then(() => true), false),
+    ping: () => attempt(() => cache.get(PING_KEY).then(() => true), false),
     close,
   };
 }

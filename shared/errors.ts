@@ -19,6 +19,7 @@ export const errorCatalogue = {
   GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The GraphQL operation is not valid for this schema' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
+  NOT_READY: { status: 503, message: 'A dependency this process needs is unavailable' },
   INTERNAL_SERVER_ERROR: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

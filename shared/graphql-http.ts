@@ -36,14 +36,24 @@ export function maskErrors(log: FastifyBaseLogger) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { message: formatted.message, locations, path, extensions };
     }
-    const driverCode = (original as { code?: unknown } | undefined)?.code;
-    if (typeof driverCode === 'string' && DATABASE_DOWN_CODES.has(driverCode)) {
+    if (DATABASE_DOWN_CODES.has(driverCodeOf(original))) {
       log.warn({ err: original }, 'database unavailable');
       return { message: 'The database is unavailable', path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
     }
     log.error({ err: original }, 'unexpected GraphQL error');
     return { message: 'Internal server error', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+}
+
+/**
+ * The driver's error code. mysql2's pool rejects with a plain object when it cannot connect, which
+ * graphql-js wraps as a NonErrorThrown error holding it in `thrownValue`.
+ */
+function driverCodeOf(error: unknown): string {
+  const direct = (error as { code?: unknown } | undefined)?.code;
+  if (typeof direct === 'string') return direct;
+  const thrown = (error as { thrownValue?: { code?: unknown } } | undefined)?.thrownValue?.code;
+  return typeof thrown === 'string' ? thrown : '';
 }
 
 export interface GraphQLRouteOptions<TContext extends BaseContext> {

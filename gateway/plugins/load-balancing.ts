@@ -1,6 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceEndpointDefinition } from '@apollo/gateway';
 import type { FastifyBaseLogger } from 'fastify';
-import { createBalancedFetch } from '../../shared/balanced-fetch';
+import { createBalancedFetch, type BalancedFetch, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
 import { USER_HEADER } from '../../shared/subgraph-app';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
@@ -13,7 +13,25 @@ export interface LoadBalancingOptions {
   /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
   subgraphUrls: Readonly<Record<string, readonly string[]>>;
   upstreamTimeoutMs: number;
+  /** Extra attempts for queries (never mutations) that failed on an instance. */
+  readRetries: number;
+  healthChecks: HealthCheckOptions;
   log: FastifyBaseLogger;
+}
+
+/**
+ * Only queries are sent twice: a mutation that timed out may have been applied. The gateway's
+ * subgraph fetches carry one operation each, printed by the query planner with its keyword (or as
+ * the `{ … }` shorthand for a query), so the first token tells.
+ */
+export function isQueryRequest(init: RequestInit): boolean {
+  if (typeof init.body !== 'string') return false;
+  try {
+    const query = (JSON.parse(init.body) as { query?: unknown }).query;
+    return typeof query === 'string' && /^\s*(query\b|\{)/.test(query);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -37,12 +55,24 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, log }: LoadBalancingOptions) {
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
   const known = new Set<string>();
+  const fetches = new Map<string, BalancedFetch>();
   const buildService = ({ name, url }: ServiceEndpointDefinition) => {
     known.add(subgraphKey(name));
     const urls = subgraphUrls[subgraphKey(name)] ?? (url ? [url] : []);
-    const balanced = createBalancedFetch({ name, urls, timeoutMs: upstreamTimeoutMs });
+    fetches.get(name)?.close();
+    const balanced = createBalancedFetch({
+      name,
+      urls,
+      timeoutMs: upstreamTimeoutMs,
+      retries: readRetries,
+      isIdempotent: isQueryRequest,
+      healthChecks,
+      onHealthChange: (instance, healthy) =>
+        healthy ? log.info({ subgraph: name, instance }, 'subgraph instance is back') : log.warn({ subgraph: name, instance }, 'subgraph instance is down: out of rotation'),
+    });
+    fetches.set(name, balanced);
     log.info({ subgraph: name, urls }, 'subgraph instances');
     const fetcher = async (target: string, init?: RequestInit) => {
       try {
@@ -58,5 +88,15 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, log }: LoadB
   const reportUnused = () => {
     for (const key of Object.keys(subgraphUrls)) if (!known.has(key)) log.warn({ subgraph: key }, 'instance URLs configured for a subgraph the supergraph does not have');
   };
-  return { buildService, reportUnused };
+  /** Readiness: every subgraph has at least one healthy instance. */
+  const subgraphsAvailable = async () => {
+    const answers = await Promise.all([...fetches.values()].map((balanced) => balanced.available()));
+    return answers.every(Boolean);
+  };
+  /** Healthy instances per subgraph, for `/ready`. */
+  const healthyInstances = () => Object.fromEntries([...fetches].map(([name, balanced]) => [name, balanced.healthyUrls()]));
+  const close = () => {
+    for (const balanced of fetches.values()) balanced.close();
+  };
+  return { buildService, reportUnused, subgraphsAvailable, healthyInstances, close };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import gql from 'graphql-tag';
+import { useReadiness } from '../../shared/readiness';
 import { createSubgraphApp } from '../../shared/subgraph-app';
 import type { AuthConfig } from './config';
 import { resolvers, type AuthContext } from './resolvers';
@@ -9,6 +10,9 @@ import { resolvers, type AuthContext } from './resolvers';
 export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf8'));
 
 /** The auth subgraph: issues JWTs; keeps no state of its own. */
-export function createAuthServer(config: AuthConfig): Promise<FastifyInstance> {
-  return createSubgraphApp<AuthContext>({ ...config.http, typeDefs, resolvers, context: async () => ({ jwt: config.jwt }) });
+export async function createAuthServer(config: AuthConfig): Promise<FastifyInstance> {
+  const app = await createSubgraphApp<AuthContext>({ ...config.http, typeDefs, resolvers, context: async () => ({ jwt: config.jwt }) });
+  // Signing needs only the key it was started with: ready as soon as it serves.
+  useReadiness(app, {});
+  return app;
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import gql from 'graphql-tag';
 import { createBalancedFetch } from '../../shared/balanced-fetch';
 import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
+import { databaseCheck, useReadiness } from '../../shared/readiness';
 import { createSubgraphApp, userIdOf } from '../../shared/subgraph-app';
 import type { OrderConfig } from './config';
 import { OrderEntity } from './entities/order';
@@ -18,14 +19,17 @@ export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf
 export async function createOrderServer(config: OrderConfig): Promise<FastifyInstance> {
   const dataSource = await connectWithCurrentSchema(createDataSource(config.database, [OrderEntity, OrderLineEntity]));
   const store = new OrderStore(dataSource);
-  const products = new ProductDirectory(
-    createBalancedFetch({ name: 'product', urls: config.productUrls, timeoutMs: config.upstreamTimeoutMs }),
-  );
+  const productFetch = createBalancedFetch({ name: 'product', urls: config.productUrls, timeoutMs: config.upstreamTimeoutMs });
+  const products = new ProductDirectory(productFetch);
   const app = await createSubgraphApp<OrderContext>({
     ...config.http,
     typeDefs,
     resolvers,
     context: async (request) => ({ store, products, userId: userIdOf(request), cacheMaxAgeSeconds: config.orderCacheMaxAgeSeconds }),
+  });
+  useReadiness(app, {
+    database: databaseCheck(dataSource),
+    product: { required: true, check: () => productFetch.available() },
   });
   app.addHook('onClose', () => dataSource.destroy());
   return app;

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import gql from 'graphql-tag';
 import { createCacheStore } from '../../shared/cache-store';
 import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
+import { databaseCheck, useReadiness } from '../../shared/readiness';
 import { createSubgraphApp } from '../../shared/subgraph-app';
 import type { ProductConfig } from './config';
 import { ProductEntity } from './entities/product';
@@ -33,6 +34,10 @@ export async function createProductServer(config: ProductConfig): Promise<Fastif
     reply.header('server-port', String(request.socket.localPort));
     const status = listCacheStatus.get(request)?.status;
     if (status) reply.header('x-cache', status);
+  });
+  useReadiness(app, {
+    database: databaseCheck(dataSource),
+    cache: { required: false, check: () => cacheStore.ping() },
   });
   app.addHook('onClose', async () => {
     await cacheStore.close();
