@@ -7,10 +7,14 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', '
  * was not processed: safe to send elsewhere, even a mutation. Our subgraphs answer errors with 200.
  */
 const CLOSING_STATUS = 503;
+/** A busy but healthy instance may answer `/health` slowly: a check waits at least this long, in ms. */
+const MIN_CHECK_TIMEOUT_MS = 1000;
+/** Failed active checks in a row that take a healthy instance out of rotation (one slow answer does not). */
+const CHECK_FAILURES_TO_MARK_DOWN = 2;
 
 /** Active health checks of every instance against its `/health`. */
 export interface HealthCheckOptions {
-  /** Pause between two checks of a healthy instance, in ms; also each check's timeout. */
+  /** Pause between two checks of a healthy instance, in ms; also each check's timeout (at least 1 s). */
   intervalMs: number;
   /** Longest pause between checks of an unhealthy instance: the pause doubles from `intervalMs` up to this, in ms. */
   maxBackoffMs: number;
@@ -79,21 +83,21 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
   const schedule = (instance: Instance) => {
     if (!healthChecks || closed) return;
     clearTimeout(instance.timer);
-    const delay = Math.min(healthChecks.intervalMs * 2 ** instance.failures, healthChecks.maxBackoffMs);
+    const delay = Math.min(healthChecks.intervalMs * 2 ** Math.max(instance.failures - 1, 0), healthChecks.maxBackoffMs);
     instance.timer = setTimeout(() => void check(instance), delay);
     // Health checks alone must not keep a process alive.
     instance.timer.unref();
   };
   const check = async (instance: Instance) => {
-    const up = await probe(instance.healthUrl, healthChecks!.intervalMs);
+    const up = await probe(instance.healthUrl, Math.max(healthChecks!.intervalMs, MIN_CHECK_TIMEOUT_MS));
     instance.failures = up ? 0 : instance.failures + 1;
-    setHealth(instance, up);
+    if (up || !instance.healthy || instance.failures >= CHECK_FAILURES_TO_MARK_DOWN) setHealth(instance, up);
     schedule(instance);
   };
-  /** A failure seen by a request: out of rotation now, and checked again from the shortest pause. */
+  /** A refused connection seen by a request: out of rotation now, and checked again from the shortest pause. */
   const markDown = (instance: Instance) => {
     if (!healthChecks) return;
-    if (instance.healthy) instance.failures = 0;
+    instance.failures = Math.max(instance.failures, 1);
     setHealth(instance, false);
     schedule(instance);
   };

@@ -17,7 +17,13 @@ export interface HttpAppOptions {
  */
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
 
-const fastPaths = new WeakMap<FastifyInstance, { handle?: FastPath }>();
+interface FastPathSlot {
+  handle?: FastPath;
+  /** Set once the app is closing: everything then goes through Fastify, which answers 503. */
+  closing?: boolean;
+}
+
+const fastPaths = new WeakMap<FastifyInstance, FastPathSlot>();
 
 /**
  * Puts `fastPath` in front of the app's routes: for the few hot requests that can be answered
@@ -31,10 +37,10 @@ export function setFastPath(app: FastifyInstance, fastPath: FastPath): void {
 }
 
 /** Fastify's own server, plus the fast-path slot. */
-function serverWithFastPath(slot: { handle?: FastPath }) {
+function serverWithFastPath(slot: FastPathSlot) {
   return (fastify: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions) => {
     const server = createServer((request, response) => {
-      if (!slot.handle) return fastify(request, response);
+      if (!slot.handle || slot.closing) return fastify(request, response);
       let answered: boolean | Promise<boolean>;
       try {
         answered = slot.handle(request, response);
@@ -63,7 +69,7 @@ function serverWithFastPath(slot: { handle?: FastPath }) {
  * catalogue's status, and `/health` for liveness.
  */
 export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): FastifyInstance {
-  const slot: { handle?: FastPath } = {};
+  const slot: FastPathSlot = {};
   const app = Fastify({
     serverFactory: serverWithFastPath(slot),
     // With tracing on, every log line carries trace_id and span_id, so it can be found in Zipkin.
@@ -91,8 +97,26 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     return reply.code(404).send(restErrorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
   });
   app.get('/health', async () => ({ status: 'ok' }));
+  closeConnectionsWhenClosing(app, slot);
   fastPaths.set(app, slot);
   return app;
+}
+
+/**
+ * Graceful close: Node closes the connections idle when the server stops listening, but a
+ * keep-alive connection busy at that moment would stay open once its request is answered, and the
+ * process would wait on it until the grace period kills it. So every answer sent while closing
+ * says `Connection: close`, and Node ends the connection after it.
+ */
+function closeConnectionsWhenClosing(app: FastifyInstance, slot: FastPathSlot): void {
+  app.addHook('preClose', (done) => {
+    slot.closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (slot.closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 }
 
 /** Maps Fastify's own errors (body parsing, validation) onto catalogue codes. */
