@@ -66,8 +66,7 @@ interface Instance {
  * A fetch that ignores the URL it is given and sends the request round-robin over the healthy
  * instances of `urls`. An instance that refuses the connection (or answers as a stopping server) is
  * marked unhealthy and the request goes to the next one, so a stopped instance costs clients
- * nothing; health checks bring it back. When no instance is healthy, UPSTREAM_UNAVAILABLE is
- * thrown at once, without waiting on dead addresses.
+ * nothing; health checks bring it back. When no instance answers, UPSTREAM_UNAVAILABLE.
  */
 export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetch {
   const { name, urls, timeoutMs, retries = 0, isIdempotent = () => false, healthChecks, onHealthChange } = options;
@@ -101,19 +100,32 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     setHealth(instance, false);
     schedule(instance);
   };
+  /** An answer in panic mode proves the instance is back before its next check does. */
+  const markUp = (instance: Instance) => {
+    instance.failures = 0;
+    setHealth(instance, true);
+    schedule(instance);
+  };
   for (const instance of instances) schedule(instance);
 
   const balanced = async (_url: string, init: RequestInit = {}): Promise<Response> => {
     const start = cursor;
     cursor = (cursor + 1) % instances.length;
-    const candidates = rotate(instances, start).filter((instance) => instance.healthy);
+    const rotated = rotate(instances, start);
+    const healthy = rotated.filter((instance) => instance.healthy);
+    // With none marked healthy, all are tried ("panic mode"): a check that timed out on an
+    // overloaded instance must not turn overload into an outage. A dead one refuses at once.
+    const candidates = healthy.length > 0 ? healthy : rotated;
     let retriesLeft = isIdempotent(init) ? retries : 0;
     let failure: unknown;
     for (let index = 0; candidates.length > 0; ) {
       const instance = candidates[index % candidates.length]!;
       try {
         const response = await fetch(instance.url, { ...init, signal: withTimeout(init.signal, timeoutMs) });
-        if (response.status !== CLOSING_STATUS) return response;
+        if (response.status !== CLOSING_STATUS) {
+          if (!instance.healthy) markUp(instance);
+          return response;
+        }
         await response.body?.cancel();
         markDown(instance);
         candidates.splice(index % candidates.length, 1);
