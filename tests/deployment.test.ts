@@ -174,7 +174,7 @@ describe('docker-compose.yml', () => {
     }
     for (const [name] of appServices.filter(([, service]) => service.restart !== 'no')) {
       const check = compose.services[name]!.healthcheck!.test!.join(' ');
-      expect(check).toContain("'/health'");
+      expect(check).toContain("'/ready'");
       expect(check).toContain('process.env.PORT');
       expect(environment(compose.services[name]!).PORT).toMatch(/^\d+$/);
     }
