@@ -10,7 +10,7 @@ import type { HttpClient, HttpResponse } from '../tests/fixtures/http';
  */
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
 /** Requests started per second, whatever the answers' speed (open loop: a slow server cannot slow the load down). */
-const RATE = Number(process.env.SOAK_RATE ?? 200);
+const RATE = Number(process.env.SOAK_RATE ?? 100);
 const WARMUP_SECONDS = 5;
 const TICK_MS = 10;
 
