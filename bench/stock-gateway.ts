@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { SUPERGRAPH_FILE } from '../schema/subgraphs';
+import { USER_HEADER } from '../shared/subgraph-app';
+
+/**
+ * The stock baseline of `npm run bench`: Apollo Gateway on Apollo Server's standalone server,
+ * default settings, over the same supergraph and subgraph processes as ours. Only what it takes
+ * to reach them is added: each subgraph's URL from `SUBGRAPH_<NAME>_URLS` (the first; stock has no
+ * balancing) and the caller's `x-user-id` passed on (stock has no JWT), as every Apollo Gateway
+ * deployment with per-user data adds. Not part of the product; started by bench/run.ts only.
+ */
+interface Context {
+  userId?: string;
+}
+
+class ForwardUser extends RemoteGraphQLDataSource<Context> {
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<Context>): void {
+    const userId = (context as Context).userId;
+    if (userId) request.http?.headers.set(USER_HEADER, userId);
+  }
+}
+
+async function main(): Promise<void> {
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    buildService: ({ name, url }) => new ForwardUser({ url: process.env[`SUBGRAPH_${name.toUpperCase()}_URLS`]?.split(',')[0] ?? url }),
+  });
+  const server = new ApolloServer<Context>({ gateway });
+  const { url } = await startStandaloneServer(server, {
+    listen: { host: '127.0.0.1', port: Number(process.env.PORT ?? 0) },
+    context: async ({ req }) => ({ userId: typeof req.headers[USER_HEADER] === 'string' ? req.headers[USER_HEADER] : undefined }),
+  });
+  console.log(JSON.stringify({ url }));
+}
+
+void main();
