@@ -18,6 +18,8 @@ export interface GatewayConfig {
   subgraphUrls: Record<string, string[]>;
   /** Per-attempt timeout of a subgraph call, in ms. `UPSTREAM_TIMEOUT_MS`, @default 10000 */
   upstreamTimeoutMs: number;
+  /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
+  subgraphDeduplication: boolean;
   /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
@@ -71,6 +73,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
     subgraphUrls: readSubgraphUrls(reader, env),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
+    subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
     jwt: readJwtSettings(reader, readDataDir(reader)),
     cache: readCacheSettings(reader),
     responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',

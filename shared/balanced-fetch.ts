@@ -1,4 +1,5 @@
 import { AppError } from './errors';
+import { AnswerResponse, sendHttp } from './http-client';
 
 /** Errors raised before a request reached the server: safe to retry on another instance, even for mutations. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -12,7 +13,7 @@ export interface BalancedFetchOptions {
   timeoutMs: number;
 }
 
-export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (url: string, init?: RequestInit) => Promise<AnswerResponse>;
 
 /** A fetch bound to its instances (kept for logs and health reports). */
 export type BalancedFetch = FetchLike & { readonly urls: readonly string[] };
@@ -25,13 +26,13 @@ export type BalancedFetch = FetchLike & { readonly urls: readonly string[] };
 export function createBalancedFetch({ name, urls, timeoutMs }: BalancedFetchOptions): BalancedFetch {
   if (urls.length === 0) throw new Error(`${name}: at least one URL is required`);
   let cursor = 0;
-  const balanced = async (_url: string, init: RequestInit = {}): Promise<Response> => {
+  const balanced = async (_url: string, init: RequestInit = {}): Promise<AnswerResponse> => {
     const start = cursor;
     cursor = (cursor + 1) % urls.length;
     for (let attempt = 0; attempt < urls.length; attempt += 1) {
       const url = urls[(start + attempt) % urls.length]!;
       try {
-        return await fetch(url, { ...init, signal: withTimeout(init.signal, timeoutMs) });
+        return new AnswerResponse(await sendHttp(url, init, timeoutMs), url);
       } catch (error) {
         if (!isConnectError(error)) throw upstreamError(name, error);
       }
@@ -41,17 +42,20 @@ export function createBalancedFetch({ name, urls, timeoutMs }: BalancedFetchOpti
   return Object.assign(balanced, { urls });
 }
 
-function withTimeout(signal: AbortSignal | null | undefined, timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+/** undici's `request` puts the code on the error itself; fetch put it on `cause`. */
+function errorCode(error: unknown): unknown {
+  const failure = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return failure?.code ?? failure?.cause?.code;
 }
 
 function isConnectError(error: unknown): boolean {
-  const code = (error as { cause?: { code?: unknown } })?.cause?.code;
+  const code = errorCode(error);
   return typeof code === 'string' && CONNECT_ERRORS.has(code);
 }
 
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function upstreamError(name: string, error: unknown): AppError {
-  const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+  const timedOut = TIMEOUT_CODES.has(String(errorCode(error))) || (error instanceof DOMException && error.name === 'TimeoutError');
   return new AppError('UPSTREAM_UNAVAILABLE', timedOut ? `The ${name} service did not answer in time` : `The ${name} service failed to answer`);
 }

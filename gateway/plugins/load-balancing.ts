@@ -5,6 +5,7 @@ import { AppError } from '../../shared/errors';
 import { USER_HEADER } from '../../shared/subgraph-app';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { subgraphKey } from '../config';
+import { useDeduplication } from './deduplication';
 import type { GatewayContext } from '../context';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
@@ -13,6 +14,8 @@ export interface LoadBalancingOptions {
   /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
   subgraphUrls: Readonly<Record<string, readonly string[]>>;
   upstreamTimeoutMs: number;
+  /** Merge identical in-flight subgraph queries (gateway/plugins/deduplication.ts). */
+  deduplicate: boolean;
   log: FastifyBaseLogger;
 }
 
@@ -37,21 +40,25 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, log }: LoadBalancingOptions) {
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, deduplicate, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const buildService = ({ name, url }: ServiceEndpointDefinition) => {
     known.add(subgraphKey(name));
     const urls = subgraphUrls[subgraphKey(name)] ?? (url ? [url] : []);
     const balanced = createBalancedFetch({ name, urls, timeoutMs: upstreamTimeoutMs });
     log.info({ subgraph: name, urls }, 'subgraph instances');
-    const fetcher = async (target: string, init?: RequestInit) => {
-      try {
-        return await balanced(target, init);
-      } catch (error) {
-        // The gateway reports a GraphQLError from a fetch as it is, code included.
-        throw error instanceof AppError ? error.toGraphQLError() : error;
-      }
-    };
+    const fetcher = useDeduplication(
+      name,
+      async (target: string, init?: RequestInit) => {
+        try {
+          return await balanced(target, init);
+        } catch (error) {
+          // The gateway reports a GraphQLError from a fetch as it is, code included.
+          throw error instanceof AppError ? error.toGraphQLError() : error;
+        }
+      },
+      { enabled: deduplicate },
+    );
     return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher });
   };
   /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
