@@ -24,7 +24,7 @@ const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 /** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
   const app = createHttpApp(config.http);
-  const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, log: app.log });
+  const balancing = useLoadBalancing({ subgraphUrls: config.subgraphUrls, upstreamTimeoutMs: config.upstreamTimeoutMs, proof: config.subgraphProof, log: app.log });
   const cacheStore = createCacheStore(config.cache, app.log, 'gateway');
   app.addHook('onClose', () => cacheStore.close());
   const responseCache = config.responseCache
