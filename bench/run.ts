@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { startProcessStack, type ProcessStack, type RunningProcess } from '../tests/fixtures/processes';
 
 /** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
@@ -73,7 +75,8 @@ async function seed(stack: ProcessStack, token: string) {
 }
 
 async function main(): Promise<void> {
-  const stack = await startProcessStack({ LOG_LEVEL: 'silent' });
+  const subgraphSecret = randomBytes(32).toString('hex');
+  const stack = await startProcessStack({ LOG_LEVEL: 'silent', SUBGRAPH_SECRET: subgraphSecret });
   const processes: RunningProcess[] = [];
   try {
     const userId = 'bench';
@@ -91,7 +94,14 @@ async function main(): Promise<void> {
 
     const targets: Target[] = [
       { scenario: 'ceiling', name: 'bare Node http, fixed JSON body', url: at(bare, '/'), process: bare },
-      { scenario: 'product(id)', name: 'direct product subgraph', url: at(productSubgraph, '/graphql'), process: productSubgraph, ...graphql(PRODUCT_QUERY, { id: String(productId) }, {}) },
+      {
+        scenario: 'product(id)',
+        name: 'direct product subgraph',
+        url: at(productSubgraph, '/graphql'),
+        process: productSubgraph,
+        // The subgraph asks for the gateway's proof; signed to outlast the whole run.
+        ...graphql(PRODUCT_QUERY, { id: String(productId) }, { [PROOF_HEADER]: signProof({ secret: subgraphSecret }, undefined, PRODUCT_QUERY, Date.now() + 3_600_000) }),
+      },
       { scenario: 'product(id)', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
       { scenario: 'product(id)', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(PRODUCT_QUERY, { id: String(productId) }, { 'x-user-id': userId }) },
       { scenario: 'GET /products/{id}', name: 'REST layer (cache off)', url: at(uncached, `/products/${productId}`), process: uncached, headers: auth },

@@ -3,14 +3,19 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { SUPERGRAPH_FILE } from '../schema/subgraphs';
-import { USER_HEADER } from '../shared/subgraph-app';
+import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
+
+/** Who the caller is: stock Apollo Gateway has no JWT, so the bench names its user in this header. */
+const USER_HEADER = 'x-user-id';
+const proof = { secret: process.env.SUBGRAPH_SECRET ?? '' };
 
 /**
  * The stock baseline of `npm run bench`: Apollo Gateway on Apollo Server's standalone server,
  * default settings, over the same supergraph and subgraph processes as ours. Only what it takes
  * to reach them is added: each subgraph's URL from `SUBGRAPH_<NAME>_URLS` (the first; stock has no
- * balancing) and the caller's `x-user-id` passed on (stock has no JWT), as every Apollo Gateway
- * deployment with per-user data adds. Not part of the product; started by bench/run.ts only.
+ * balancing) and the caller's `x-user-id` passed on in the proof our subgraphs require (stock has
+ * no JWT), as every Apollo Gateway deployment with per-user data adds something of the kind. Not
+ * part of the product; started by bench/run.ts only.
  */
 interface Context {
   userId?: string;
@@ -18,8 +23,7 @@ interface Context {
 
 class ForwardUser extends RemoteGraphQLDataSource<Context> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<Context>): void {
-    const userId = (context as Context).userId;
-    if (userId) request.http?.headers.set(USER_HEADER, userId);
+    request.http?.headers.set(PROOF_HEADER, signProof(proof, (context as Context).userId, request.query ?? ''));
   }
 }
 

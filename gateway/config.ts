@@ -3,6 +3,7 @@ import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
+import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
 import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
 
 export interface GatewayConfig {
@@ -20,8 +21,10 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   subgraphDeduplication: boolean;
-  /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
+  /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
+  /** `SUBGRAPH_SECRET`: signs the proof on every subgraph call; must match the subgraphs'. */
+  subgraphProof: SubgraphProofSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
   cache: CacheSettings;
   /** Whole-response caching of queries by their cache hints. `RESPONSE_CACHE`, @default "on" */
@@ -68,13 +71,15 @@ function devSwitch(reader: EnvReader, name: string): boolean {
 
 export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
   const reader = new EnvReader(env);
+  const dataDir = readDataDir(reader);
   return reader.finish({
     http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
     supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
     subgraphUrls: readSubgraphUrls(reader, env),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
-    jwt: readJwtSettings(reader, readDataDir(reader)),
+    jwt: readJwtSettings(reader, dataDir),
+    subgraphProof: readSubgraphProofSettings(reader, dataDir),
     cache: readCacheSettings(reader),
     responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',
     responseCacheMaxTtlSeconds: reader.int('RESPONSE_CACHE_MAX_TTL_SECONDS', 300, { min: 1, max: 86_400 }),

@@ -28,6 +28,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     subgraphUrls: config.subgraphUrls,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     deduplicate: config.subgraphDeduplication,
+    proof: config.subgraphProof,
     log: app.log,
   });
   const cacheStore = createCacheStore(config.cache, app.log, 'gateway');

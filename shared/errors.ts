@@ -7,6 +7,7 @@ import { GraphQLError } from 'graphql';
  */
 export const errorCatalogue = {
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
+  GATEWAY_PROOF_REQUIRED: { status: 403, message: "Subgraphs answer only requests that carry the gateway's proof" },
   BAD_USER_INPUT: { status: 400, message: 'The input is not valid' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },

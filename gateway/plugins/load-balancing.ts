@@ -2,7 +2,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type Ser
 import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
-import { USER_HEADER } from '../../shared/subgraph-app';
+import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { subgraphKey } from '../config';
 import { useDeduplication } from './deduplication';
@@ -16,17 +16,28 @@ export interface LoadBalancingOptions {
   upstreamTimeoutMs: number;
   /** Merge identical in-flight subgraph queries (gateway/plugins/deduplication.ts). */
   deduplicate: boolean;
+  /** Signs the proof every subgraph requires. */
+  proof: SubgraphProofSettings;
   log: FastifyBaseLogger;
 }
 
 /**
  * Calls one subgraph: round-robin over its instances (skipping any that refuses connections),
- * passes the verified user on, and reports the answering product instance's `Server-Port`.
+ * passes the verified user on inside the gateway's signed proof, and reports the answering
+ * product instance's `Server-Port`.
  */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    options: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+    private readonly proof: SubgraphProofSettings,
+  ) {
+    super(options);
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
     const userId = (context as Partial<GatewayContext>).userId;
-    if (userId !== undefined) request.http?.headers.set(USER_HEADER, userId);
+    request.http?.headers.set(PROOF_HEADER, signProof(this.proof, userId, request.query ?? ''));
   }
 
   override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
@@ -40,7 +51,7 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, deduplicate, log }: LoadBalancingOptions) {
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, deduplicate, proof, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const buildService = ({ name, url }: ServiceEndpointDefinition) => {
     known.add(subgraphKey(name));
@@ -59,7 +70,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, deduplicate,
       },
       { enabled: deduplicate },
     );
-    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher });
+    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher }, proof);
   };
   /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
   const reportUnused = () => {

@@ -10,5 +10,5 @@ export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf
 
 /** The auth subgraph: issues JWTs; keeps no state of its own. */
 export function createAuthServer(config: AuthConfig): Promise<FastifyInstance> {
-  return createSubgraphApp<AuthContext>({ ...config.http, typeDefs, resolvers, context: async () => ({ jwt: config.jwt }) });
+  return createSubgraphApp<AuthContext>({ ...config.http, typeDefs, resolvers, proof: config.subgraphProof, context: async () => ({ jwt: config.jwt }) });
 }

@@ -20,11 +20,13 @@ export async function createOrderServer(config: OrderConfig): Promise<FastifyIns
   const store = new OrderStore(dataSource);
   const products = new ProductDirectory(
     createBalancedFetch({ name: 'product', urls: config.productUrls, timeoutMs: config.upstreamTimeoutMs }),
+    config.subgraphProof,
   );
   const app = await createSubgraphApp<OrderContext>({
     ...config.http,
     typeDefs,
     resolvers,
+    proof: config.subgraphProof,
     context: async (request) => ({ store, products, userId: userIdOf(request), cacheMaxAgeSeconds: config.orderCacheMaxAgeSeconds }),
   });
   app.addHook('onClose', () => dataSource.destroy());
