@@ -1,4 +1,4 @@
-import fastifyRateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheSettings } from '../../shared/cache-store';
 import { restErrorBody } from '../../shared/errors';
@@ -56,7 +56,8 @@ export async function useRateLimit(app: FastifyInstance, options: RateLimitOptio
   const limit = app.createRateLimit({
     keyGenerator: (request) => {
       const userId = options.authenticate(request.headers.authorization);
-      return userId === undefined ? `ip:${request.ip}` : userKey(userId);
+      // An IPv6 client is counted by its /64, which it could otherwise walk through address by address.
+      return userId === undefined ? `ip:${normalizeIP(request.ip)}` : userKey(userId);
     },
     max: (_request, key) => (key.startsWith('user:') ? settings.perUser : settings.perIp),
     timeWindow: settings.windowMs,
