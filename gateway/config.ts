@@ -5,6 +5,8 @@ import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
 import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
+import type { OperationLimits } from './plugins/operation-limits';
+import type { RateLimitSettings } from './plugins/rate-limit';
 
 export interface GatewayConfig {
   /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
@@ -43,6 +45,18 @@ export interface GatewayConfig {
    * autocompletion need them). `GRAPHQL_INTROSPECTION`, @default "on", or "off" when `NODE_ENV` is "production"
    */
   introspection: boolean;
+  /**
+   * Per-operation limits: `GRAPHQL_MAX_DEPTH` @default 8, `GRAPHQL_MAX_COST` @default 10000,
+   * `GRAPHQL_MAX_ALIASES` @default 15, `GRAPHQL_MAX_BATCH` @default 0 (batched requests refused).
+   */
+  operationLimits: OperationLimits;
+  /**
+   * Requests per window, per verified user or else per client IP: `RATE_LIMIT` @default "off", or
+   * "on" when `NODE_ENV` is "production"; `RATE_LIMIT_WINDOW_MS` @default 60000;
+   * `RATE_LIMIT_PER_USER` @default 1200; `RATE_LIMIT_PER_IP` @default 300. Counted in Redis when
+   * `REDIS_URL` is set, under `CACHE_NAMESPACE`.
+   */
+  rateLimit: RateLimitSettings;
 }
 
 const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
@@ -69,6 +83,25 @@ function devSwitch(reader: EnvReader, name: string): boolean {
   return reader.oneOf(name, ['on', 'off'] as const, fallback) === 'on';
 }
 
+function readOperationLimits(reader: EnvReader): OperationLimits {
+  return {
+    maxDepth: reader.int('GRAPHQL_MAX_DEPTH', 8, { min: 1, max: 100 }),
+    maxCost: reader.int('GRAPHQL_MAX_COST', 10_000, { min: 1, max: 1_000_000 }),
+    maxAliases: reader.int('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1000 }),
+    maxBatch: reader.int('GRAPHQL_MAX_BATCH', 0, { min: 0, max: 100 }),
+  };
+}
+
+function readRateLimit(reader: EnvReader): RateLimitSettings {
+  const fallback = reader.raw('NODE_ENV') === 'production' ? 'on' : 'off';
+  return {
+    enabled: reader.oneOf('RATE_LIMIT', ['on', 'off'] as const, fallback) === 'on',
+    windowMs: reader.int('RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 86_400_000 }),
+    perUser: reader.int('RATE_LIMIT_PER_USER', 1200, { min: 1, max: 1_000_000_000 }),
+    perIp: reader.int('RATE_LIMIT_PER_IP', 300, { min: 1, max: 1_000_000_000 }),
+  };
+}
+
 export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
@@ -86,5 +119,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
     graphqlIde: devSwitch(reader, 'GRAPHQL_IDE'),
     introspection: devSwitch(reader, 'GRAPHQL_INTROSPECTION'),
+    operationLimits: readOperationLimits(reader),
+    rateLimit: readRateLimit(reader),
   });
 }
