@@ -1,17 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
+import { startProcessStack, type ProcessStack, type RunningProcess } from '../tests/fixtures/processes';
 
-/** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C A B C). */
+/** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const CONNECTIONS = 32;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 interface Target {
+  scenario: string;
   name: string;
   url: string;
+  /** The process whose memory is reported. */
+  process: RunningProcess;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
@@ -22,17 +26,16 @@ interface Sample {
   p50: number;
   p99: number;
   errors: number;
+  rssMb: number;
 }
 
-function startTarget(args: string[]): Promise<{ child: ChildProcess; info: Record<string, any> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'targets.ts'), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, info: JSON.parse(line) }));
-    child.once('exit', (code) => reject(new Error(`benchmark target ${args.join(' ')} exited with ${code}`)));
-  });
+const ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }';
+const PRODUCT_QUERY = 'query Product($id: ID!) { product(id: $id) { id name supplyPrice } }';
+
+/** Resident memory of a process, from /proc (Linux), in MB. */
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
 }
 
 async function measure(target: Target, seconds: number): Promise<Sample> {
@@ -49,63 +52,117 @@ async function measure(target: Target, seconds: number): Promise<Sample> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    rssMb: rssMb(target.process.pid),
   };
+}
+
+const graphql = (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => ({
+  method: 'POST' as const,
+  headers: { ...headers, 'content-type': 'application/json' },
+  body: JSON.stringify({ query, variables }),
+});
+
+/** Three products and an order of them, created through our gateway. */
+async function seed(stack: ProcessStack, token: string) {
+  const productIds: number[] = [];
+  for (const name of ['Keyboard', 'Mouse', 'Monitor']) {
+    const created = await stack.gateway.post('/products', { name, supply_price: 1000 }, { token });
+    productIds.push(created.body.product_id);
+  }
+  const order = await stack.gateway.post('/order', { name: 'benchmark order', product_ids: productIds }, { token });
+  if (order.status !== 201) throw new Error(`seeding failed: ${order.status} ${JSON.stringify(order.body)}`);
+  return { productId: productIds[0]!, orderId: order.body.order_id as number };
+}
+
+async function main(): Promise<void> {
+  const subgraphSecret = randomBytes(32).toString('hex');
+  const stack = await startProcessStack({ LOG_LEVEL: 'silent', SUBGRAPH_SECRET: subgraphSecret });
+  const processes: RunningProcess[] = [];
+  try {
+    const userId = 'bench';
+    const token = await stack.signIn(userId);
+    const { productId, orderId } = await seed(stack, token);
+    const auth = { authorization: `Bearer ${token}` };
+    const cached = stack.processes.gateway!;
+    const uncached = await stack.startGateway('gateway-uncached', { RESPONSE_CACHE: 'off' });
+    const stock = await stack.startBesideGateway('stock', 'bench/stock-gateway.ts', {});
+    const restBytes = (await (await fetch(`http://127.0.0.1:${cached.port}/order/${orderId}`, { headers: auth })).arrayBuffer()).byteLength;
+    const bare = await stack.startBesideGateway('bare', 'bench/bare-server.ts', { BODY_BYTES: String(restBytes) });
+    processes.push(uncached, stock, bare);
+    const at = (running: RunningProcess, path: string) => `http://127.0.0.1:${running.port}${path}`;
+    const productSubgraph = stack.processes['product-a']!;
+
+    const targets: Target[] = [
+      { scenario: 'ceiling', name: 'bare Node http, fixed JSON body', url: at(bare, '/'), process: bare },
+      {
+        scenario: 'product(id)',
+        name: 'direct product subgraph',
+        url: at(productSubgraph, '/graphql'),
+        process: productSubgraph,
+        // The subgraph asks for the gateway's proof; signed to outlast the whole run.
+        ...graphql(PRODUCT_QUERY, { id: String(productId) }, { [PROOF_HEADER]: signProof({ secret: subgraphSecret }, undefined, PRODUCT_QUERY, Date.now() + 3_600_000) }),
+      },
+      { scenario: 'product(id)', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
+      { scenario: 'product(id)', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(PRODUCT_QUERY, { id: String(productId) }, { 'x-user-id': userId }) },
+      { scenario: 'GET /products/{id}', name: 'REST layer (cache off)', url: at(uncached, `/products/${productId}`), process: uncached, headers: auth },
+      { scenario: 'order with 3 products', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+      { scenario: 'order with 3 products', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(ORDER_QUERY, { id: String(orderId) }, { 'x-user-id': userId }) },
+      { scenario: 'cached order', name: 'cached GET /order/{id} (REST)', url: at(cached, `/order/${orderId}`), process: cached, headers: auth },
+      { scenario: 'cached order', name: 'cached GraphQL order query', url: at(cached, '/graphql'), process: cached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+    ];
+    for (const target of targets) await check(target);
+    for (const target of targets) await measure(target, 2); // warm-up: JIT, caches, connections
+    const samples = new Map<Target, Sample[]>(targets.map((target) => [target, []]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const target of targets) samples.get(target)!.push(await measure(target, DURATION_SECONDS));
+    }
+    report(targets, samples, restBytes);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** One request first: a target that answers an error would measure nothing. */
+async function check(target: Target): Promise<void> {
+  const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
+  const text = await response.text();
+  if (!response.ok || text.includes('"errors"')) throw new Error(`${target.scenario} / ${target.name}: ${response.status} ${text.slice(0, 300)}`);
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function main(): Promise<void> {
-  const stack = await startTarget(['stack']);
-  const { url, token, orderId } = stack.info as { url: string; token: string; orderId: number };
-  const auth = { authorization: `Bearer ${token}` };
-  const restUrl = `${url}/order/${orderId}`;
-  const sample = await fetch(restUrl, { headers: auth });
-  const size = (await sample.arrayBuffer()).byteLength;
-  const bare = await startTarget(['bare', String(size)]);
-  const targets: Target[] = [
-    { name: 'bare Node http, fixed JSON body', url: bare.info.url },
-    { name: 'cached GET /order/{id} (REST)', url: restUrl, headers: auth },
-    {
-      name: 'cached GraphQL order query',
-      url: `${url}/graphql`,
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'query Order($id: ID!) { order(id: $id) { id name productIds } }', variables: { id: String(orderId) } }),
-    },
-  ];
-  try {
-    for (const target of targets) await measure(target, 2); // warm-up: JIT, caches, connections
-    const samples = new Map<string, Sample[]>(targets.map((target) => [target.name, []]));
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const target of targets) samples.get(target.name)!.push(await measure(target, DURATION_SECONDS));
-    }
-    report(targets, samples, size);
-  } finally {
-    stack.child.kill('SIGKILL');
-    bare.child.kill('SIGKILL');
-  }
-}
-
-function report(targets: Target[], samples: Map<string, Sample[]>, size: number): void {
+function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number): void {
   const rows = targets.map((target) => {
-    const runs = samples.get(target.name)!;
+    const runs = samples.get(target)!;
     return {
+      scenario: target.scenario,
       target: target.name,
       requestsPerSecond: Math.round(median(runs.map((run) => run.requestsPerSecond))),
       p50Ms: median(runs.map((run) => run.p50)),
       p99Ms: median(runs.map((run) => run.p99)),
       errors: runs.reduce((sum, run) => sum + run.errors, 0),
+      rssMb: Math.max(...runs.map((run) => run.rssMb)),
     };
   });
-  const ceiling = rows[0]!.requestsPerSecond;
-  const withRatio = rows.map((row) => ({ ...row, ofBare: Math.round((100 * row.requestsPerSecond) / ceiling) }));
-  console.log(`\n${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, ${size}-byte bodies, ${process.version}\n`);
-  console.log('| target | req/s (median) | p50 ms | p99 ms | errors | % of bare |');
-  console.log('|---|---|---|---|---|---|');
-  for (const row of withRatio) console.log(`| ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.ofBare} % |`);
+  const rate = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.requestsPerSecond;
+  const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
+  const ratios = {
+    'our gateway / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'direct product subgraph')),
+    'stock gateway / direct subgraph, product(id)': percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')),
+    'our gateway / stock gateway, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'stock Apollo Gateway')),
+    'our gateway / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off)'), rate('order with 3 products', 'stock Apollo Gateway')),
+    'cached REST order read / bare server': percent(rate('cached order', 'cached GET /order/{id} (REST)'), rate('ceiling', 'bare Node http, fixed JSON body')),
+    'cached GraphQL order query / bare server': percent(rate('cached order', 'cached GraphQL order query'), rate('ceiling', 'bare Node http, fixed JSON body')),
+  };
+  console.log(`\n${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, ${process.version}, SQLite, tracing off\n`);
+  console.log('| scenario | target | req/s (median) | p50 ms | p99 ms | errors | RSS MB |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} |`);
+  console.log('\n| ratio | value |\n|---|---|');
+  for (const [name, value] of Object.entries(ratios)) console.log(`| ${name} | ${value} |`);
   writeFileSync(
     join(__dirname, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, bodyBytes: size, results: withRatio }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios }, null, 2)}\n`,
   );
 }
 

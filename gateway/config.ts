@@ -4,7 +4,10 @@ import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
+import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
 import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
+import type { OperationLimits } from './plugins/operation-limits';
+import type { RateLimitSettings } from './plugins/rate-limit';
 
 export interface GatewayConfig {
   /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
@@ -30,8 +33,12 @@ export interface GatewayConfig {
    * down one up to `maxBackoffMs` (`HEALTH_CHECK_MAX_BACKOFF_MS`, @default 30000).
    */
   healthChecks: HealthCheckOptions;
-  /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
+  /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
+  subgraphDeduplication: boolean;
+  /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
+  /** `SUBGRAPH_SECRET`: signs the proof on every subgraph call; must match the subgraphs'. */
+  subgraphProof: SubgraphProofSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
   cache: CacheSettings;
   /** Whole-response caching of queries by their cache hints. `RESPONSE_CACHE`, @default "on" */
@@ -50,6 +57,18 @@ export interface GatewayConfig {
    * autocompletion need them). `GRAPHQL_INTROSPECTION`, @default "on", or "off" when `NODE_ENV` is "production"
    */
   introspection: boolean;
+  /**
+   * Per-operation limits: `GRAPHQL_MAX_DEPTH` @default 8, `GRAPHQL_MAX_COST` @default 10000,
+   * `GRAPHQL_MAX_ALIASES` @default 15, `GRAPHQL_MAX_BATCH` @default 0 (batched requests refused).
+   */
+  operationLimits: OperationLimits;
+  /**
+   * Requests per window, per verified user or else per client IP: `RATE_LIMIT` @default "off", or
+   * "on" when `NODE_ENV` is "production"; `RATE_LIMIT_WINDOW_MS` @default 60000;
+   * `RATE_LIMIT_PER_USER` @default 1200; `RATE_LIMIT_PER_IP` @default 300. Counted in Redis when
+   * `REDIS_URL` is set, under `CACHE_NAMESPACE`.
+   */
+  rateLimit: RateLimitSettings;
 }
 
 const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
@@ -76,8 +95,28 @@ function devSwitch(reader: EnvReader, name: string): boolean {
   return reader.oneOf(name, ['on', 'off'] as const, fallback) === 'on';
 }
 
+function readOperationLimits(reader: EnvReader): OperationLimits {
+  return {
+    maxDepth: reader.int('GRAPHQL_MAX_DEPTH', 8, { min: 1, max: 100 }),
+    maxCost: reader.int('GRAPHQL_MAX_COST', 10_000, { min: 1, max: 1_000_000 }),
+    maxAliases: reader.int('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1000 }),
+    maxBatch: reader.int('GRAPHQL_MAX_BATCH', 0, { min: 0, max: 100 }),
+  };
+}
+
+function readRateLimit(reader: EnvReader): RateLimitSettings {
+  const fallback = reader.raw('NODE_ENV') === 'production' ? 'on' : 'off';
+  return {
+    enabled: reader.oneOf('RATE_LIMIT', ['on', 'off'] as const, fallback) === 'on',
+    windowMs: reader.int('RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 86_400_000 }),
+    perUser: reader.int('RATE_LIMIT_PER_USER', 1200, { min: 1, max: 1_000_000_000 }),
+    perIp: reader.int('RATE_LIMIT_PER_IP', 300, { min: 1, max: 1_000_000_000 }),
+  };
+}
+
 export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
   const reader = new EnvReader(env);
+  const dataDir = readDataDir(reader);
   return reader.finish({
     http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
     supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
@@ -88,12 +127,16 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
       intervalMs: reader.int('HEALTH_CHECK_INTERVAL_MS', 2000, { min: 50, max: 60_000 }),
       maxBackoffMs: reader.int('HEALTH_CHECK_MAX_BACKOFF_MS', 30_000, { min: 50, max: 600_000 }),
     },
-    jwt: readJwtSettings(reader, readDataDir(reader)),
+    subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
+    jwt: readJwtSettings(reader, dataDir),
+    subgraphProof: readSubgraphProofSettings(reader, dataDir),
     cache: readCacheSettings(reader),
     responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',
     responseCacheMaxTtlSeconds: reader.int('RESPONSE_CACHE_MAX_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
     restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
     graphqlIde: devSwitch(reader, 'GRAPHQL_IDE'),
     introspection: devSwitch(reader, 'GRAPHQL_INTROSPECTION'),
+    operationLimits: readOperationLimits(reader),
+    rateLimit: readRateLimit(reader),
   });
 }

@@ -10,9 +10,12 @@ import { createHttpApp } from '../shared/http-app';
 import { useReadiness } from '../shared/readiness';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
+import { useErrorStatus } from './plugins/error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
+import { operationLimitRules, useOperationLimits } from './plugins/operation-limits';
 import { usePlayground } from './plugins/playground';
+import { useRateLimit } from './plugins/rate-limit';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
@@ -30,6 +33,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     readRetries: config.upstreamReadRetries,
     healthChecks: config.healthChecks,
+    deduplicate: config.subgraphDeduplication,
+    proof: config.subgraphProof,
     log: app.log,
   });
   app.addHook('onClose', async () => balancing.close());
@@ -42,11 +47,16 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
+    // Stated, not left to defaults: both guard the gateway (see "Hardening" in the README).
+    csrfPrevention: true,
+    allowBatchedHttpRequests: config.operationLimits.maxBatch > 0,
+    validationRules: operationLimitRules(config.operationLimits),
     // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [
       // Apollo's own landing page stays off: the playground plugin answers browsers before Apollo runs.
       ApolloServerPluginLandingPageDisabled(),
+      useErrorStatus(),
       ...(responseCache ? [useResponseCache(responseCache)] : []),
     ],
     formatError: maskErrors(app.log),
@@ -64,6 +74,16 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   );
   app.addHook('onClose', () => apollo.stop());
 
+  const authenticate = (header: string | undefined) => verifiedUser(config.jwt, header);
+  // Before the JWT plugin's hooks, so requests with bad tokens count against their IP.
+  const rateCheck = await useRateLimit(app, {
+    settings: config.rateLimit,
+    cache: config.cache,
+    authenticate,
+    graphqlRoute: GRAPHQL_ROUTE,
+    exemptRoutes: ['/health'],
+    log: app.log,
+  });
   // Registered before the JWT plugin, whose hooks would otherwise refuse the page to a browser.
   const playground = config.graphqlIde
     ? usePlayground(app, { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection })
@@ -74,6 +94,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     graphqlRoute: GRAPHQL_ROUTE,
     publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
   });
+  useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch });
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,
     context: async (request) => createContext(userOf(request)),
@@ -84,7 +105,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
   useRestBridge(app, apollo, { routes: bridged, cache: responseCache });
   if (responseCache) {
-    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate: (header) => verifiedUser(config.jwt, header), log: app.log });
+    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log });
   }
   return app;
 }

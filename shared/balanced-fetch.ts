@@ -1,4 +1,5 @@
 import { AppError } from './errors';
+import { AnswerResponse, sendHttp } from './http-client';
 
 /** Errors raised before a request reached the server: safe to retry on another instance, even for mutations. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -40,7 +41,7 @@ export interface BalancedFetchOptions {
   onHealthChange?: (url: string, healthy: boolean) => void;
 }
 
-export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (url: string, init?: RequestInit) => Promise<AnswerResponse>;
 
 /** A fetch bound to its instances. */
 export type BalancedFetch = FetchLike & {
@@ -108,7 +109,7 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
   };
   for (const instance of instances) schedule(instance);
 
-  const balanced = async (_url: string, init: RequestInit = {}): Promise<Response> => {
+  const balanced = async (_url: string, init: RequestInit = {}): Promise<AnswerResponse> => {
     const start = cursor;
     cursor = (cursor + 1) % instances.length;
     const rotated = rotate(instances, start);
@@ -121,12 +122,11 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     for (let index = 0; candidates.length > 0; ) {
       const instance = candidates[index % candidates.length]!;
       try {
-        const response = await fetch(instance.url, { ...init, signal: withTimeout(init.signal, timeoutMs) });
-        if (response.status !== CLOSING_STATUS) {
+        const answer = await sendHttp(instance.url, init, timeoutMs);
+        if (answer.status !== CLOSING_STATUS) {
           if (!instance.healthy) markUp(instance);
-          return response;
+          return new AnswerResponse(answer, instance.url);
         }
-        await response.body?.cancel();
         markDown(instance);
         candidates.splice(index % candidates.length, 1);
       } catch (error) {
@@ -164,25 +164,27 @@ function rotate<T>(items: readonly T[], start: number): T[] {
 
 async function probe(url: string, timeoutMs: number): Promise<boolean> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    return response.ok;
+    const answer = await sendHttp(url, {}, timeoutMs);
+    return answer.status >= 200 && answer.status < 300;
   } catch {
     return false;
   }
 }
 
-function withTimeout(signal: AbortSignal | null | undefined, timeoutMs: number): AbortSignal {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+/** undici's `request` puts the code on the error itself; fetch put it on `cause`. */
+function errorCode(error: unknown): unknown {
+  const failure = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return failure?.code ?? failure?.cause?.code;
 }
 
 function isConnectError(error: unknown): boolean {
-  const code = (error as { cause?: { code?: unknown } })?.cause?.code;
+  const code = errorCode(error);
   return typeof code === 'string' && CONNECT_ERRORS.has(code);
 }
 
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function upstreamError(name: string, error: unknown): AppError {
-  const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+  const timedOut = TIMEOUT_CODES.has(String(errorCode(error))) || (error instanceof DOMException && error.name === 'TimeoutError');
   return new AppError('UPSTREAM_UNAVAILABLE', timedOut ? `The ${name} service did not answer in time` : `The ${name} service failed to answer`);
 }

@@ -7,6 +7,7 @@ import { GraphQLError } from 'graphql';
  */
 export const errorCatalogue = {
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
+  GATEWAY_PROOF_REQUIRED: { status: 403, message: "Subgraphs answer only requests that carry the gateway's proof" },
   BAD_USER_INPUT: { status: 400, message: 'The input is not valid' },
   INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
@@ -17,6 +18,13 @@ export const errorCatalogue = {
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   GRAPHQL_PARSE_FAILED: { status: 400, message: 'The GraphQL document cannot be parsed' },
   GRAPHQL_VALIDATION_FAILED: { status: 400, message: 'The GraphQL operation is not valid for this schema' },
+  BAD_REQUEST: { status: 400, message: 'The GraphQL request is malformed' },
+  OPERATION_RESOLUTION_FAILURE: { status: 400, message: 'The operation name names no operation in the document' },
+  QUERY_TOO_DEEP: { status: 400, message: 'The operation nests selections too deeply' },
+  QUERY_TOO_COSTLY: { status: 400, message: 'The operation selects too much' },
+  TOO_MANY_ALIASES: { status: 400, message: 'The operation uses too many aliases' },
+  BATCH_TOO_LARGE: { status: 400, message: 'The batch holds too many operations' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests: retry after the Retry-After header\'s seconds' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
   NOT_READY: { status: 503, message: 'A dependency this process needs is unavailable' },

@@ -2,8 +2,10 @@ import { Readable } from 'node:stream';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GraphQLFormattedError } from 'graphql';
-import { AppError, isErrorCode } from './errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { AppError, isErrorCode, statusOf } from './errors';
+import { describeError } from './http-app';
+import { failSpan } from './tracing/span';
 
 /** Codes Apollo Server itself produces for client mistakes; safe to pass through as they are. */
 const APOLLO_CLIENT_CODES = new Set([
@@ -26,7 +28,9 @@ const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST',
  */
 export function maskErrors(log: FastifyBaseLogger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // Validation rules report AppErrors inside the GraphQLError Apollo re-codes as GRAPHQL_VALIDATION_FAILED.
+    const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
     const { locations, path } = formatted;
     if (original instanceof AppError) {
       return { message: original.message, locations, path, extensions: { ...original.details, code: original.code } };
@@ -73,6 +77,13 @@ export function mountGraphQL<TContext extends BaseContext>(
   app.route({
     method: ['GET', 'POST'],
     url: path,
+    // Body errors (not JSON, too large, wrong content type) in the GraphQL shape, with the catalogue's status.
+    errorHandler: (error, request, reply) => {
+      const { code, message } = describeError(error);
+      if (code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error }, 'request failed');
+      failSpan(code);
+      return reply.code(statusOf(code)).send({ errors: [{ message, extensions: { code } }] });
+    },
     handler: async (request, reply) => {
       let built: TContext | undefined;
       const response = await apollo.executeHTTPGraphQLRequest({

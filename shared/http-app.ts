@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { AppError, restErrorBody, statusOf, type ErrorCode } from './errors';
 import { tracingEnabled } from './tracing';
 import { failSpan, nameSpanAfterRoute, traceIdsForLog } from './tracing/span';
@@ -77,6 +77,14 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     bodyLimit: bodyLimitBytes,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Errors the router raises before any route runs: a malformed percent-encoding, a path parameter
+    // over maxParamLength (100). Neither can name anything, so both are the client's bad input.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is malformed';
+      failSpan('BAD_USER_INPUT');
+      request.log.info({ url: request.url, code: error.code }, 'bad URL');
+      return reply.code(400).send(restErrorBody('BAD_USER_INPUT', message));
+    },
   });
   // Only JSON bodies are part of any contract here; text/plain would otherwise be accepted as a string.
   app.removeContentTypeParser('text/plain');
@@ -120,7 +128,7 @@ function closeConnectionsWhenClosing(app: FastifyInstance, slot: FastPathSlot): 
 }
 
 /** Maps Fastify's own errors (body parsing, validation) onto catalogue codes. */
-function describeError(error: FastifyError): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+export function describeError(error: FastifyError): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
   if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
   if (error.validation) return { code: 'BAD_USER_INPUT', message: validationMessage(error) };
   switch (error.code) {

@@ -1,19 +1,27 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import type { EnvReader } from './config';
 import { AppError } from './errors';
+import { embeddedSecret, MIN_SECRET_LENGTH } from './secrets';
 
 /** The one signing algorithm we issue and accept; pinned so a token cannot choose its own. */
 const ALGORITHM = 'HS256';
-const MIN_SECRET_LENGTH = 32;
 const SECRET_FILE = 'jwt-secret';
 
-export interface JwtSettings {
-  /** HMAC key. `JWT_SECRET`; default: generated once into `<DATA_DIR>/jwt-secret`. */
+/** One HMAC key of the ring; tokens name it in their `kid` header. */
+export interface JwtKey {
+  readonly id: string;
   readonly secret: string;
+}
+
+export interface JwtSettings {
+  /**
+   * The key ring: the first key signs, every key verifies the tokens that name it. `JWT_KEYS`
+   * ("kid=secret,kid=secret"), or `JWT_SECRET` as the one key "default"; neither set: one key
+   * "default" generated once into `<DATA_DIR>/jwt-secret`.
+   */
+  readonly keys: readonly JwtKey[];
   /** `iss` claim issued and required. `JWT_ISSUER`, @default "federation-platform" */
   readonly issuer: string;
   /** Token lifetime in seconds. `JWT_TTL_SECONDS`, @default 3600 */
@@ -22,43 +30,42 @@ export interface JwtSettings {
   readonly clockToleranceSeconds: number;
 }
 
+/** The key id of `JWT_SECRET` and of the embedded secret. */
+export const DEFAULT_KEY_ID = 'default';
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 export function readJwtSettings(env: EnvReader, dataDir: string): JwtSettings {
-  let secret = env.optionalString('JWT_SECRET');
-  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
-    env.problem(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
-  }
-  secret ??= embeddedSecret(dataDir);
   return {
-    secret,
+    keys: readKeys(env, dataDir),
     issuer: env.string('JWT_ISSUER', 'federation-platform'),
     ttlSeconds: env.int('JWT_TTL_SECONDS', 3600, { min: 1, max: 30 * 24 * 3600 }),
     clockToleranceSeconds: env.int('JWT_CLOCK_TOLERANCE_SECONDS', 5, { min: 0, max: 300 }),
   };
 }
 
-/**
- * The embedded default: a random secret created once in the data directory and shared by the
- * auth subgraph and the gateway. Written to a temporary file and hard-linked into place, so two
- * processes starting together agree on one complete secret.
- */
-function embeddedSecret(dataDir: string): string {
-  const path = join(dataDir, SECRET_FILE);
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+function readKeys(env: EnvReader, dataDir: string): JwtKey[] {
+  const ring = env.optionalString('JWT_KEYS');
+  const secret = env.optionalString('JWT_SECRET');
+  if (ring !== undefined && secret !== undefined) env.problem('Set JWT_KEYS or JWT_SECRET, not both (JWT_SECRET is the key "default")');
+  if (ring !== undefined) return parseKeyRing(env, ring);
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) env.problem(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  return [{ id: DEFAULT_KEY_ID, secret: secret ?? embeddedSecret(dataDir, SECRET_FILE) }];
+}
+
+/** "new=secret2,old=secret1": comma-separated `kid=secret` pairs, ids unique, secrets long enough. */
+function parseKeyRing(env: EnvReader, ring: string): JwtKey[] {
+  const keys: JwtKey[] = [];
+  for (const pair of ring.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const separator = pair.indexOf('=');
+    const id = pair.slice(0, Math.max(separator, 0)).trim();
+    const secret = pair.slice(separator + 1).trim();
+    if (separator < 1 || !KEY_ID.test(id)) env.problem(`JWT_KEYS: each entry must be kid=secret with a kid of 1 to 64 letters, digits, ".", "_" or "-"`);
+    else if (secret.length < MIN_SECRET_LENGTH) env.problem(`JWT_KEYS: the secret of "${id}" must be at least ${MIN_SECRET_LENGTH} characters`);
+    else if (keys.some((key) => key.id === id)) env.problem(`JWT_KEYS: the kid "${id}" appears twice`);
+    else keys.push({ id, secret });
   }
-  mkdirSync(dataDir, { recursive: true });
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(temporary, randomBytes(48).toString('base64url'), { mode: 0o600 });
-  try {
-    linkSync(temporary, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    unlinkSync(temporary);
-  }
-  return readFileSync(path, 'utf8').trim();
+  if (keys.length === 0) env.problem('JWT_KEYS must hold at least one kid=secret pair');
+  return keys;
 }
 
 const keys = new Map<string, KeyObject>();
@@ -78,9 +85,12 @@ export interface IssuedToken {
   expiresIn: number;
 }
 
+/** Signs with the first key of the ring, named in the `kid` header. */
 export function issueAccessToken(settings: JwtSettings, userId: string): IssuedToken {
-  const accessToken = jwt.sign({}, keyOf(settings.secret), {
+  const [signing] = settings.keys;
+  const accessToken = jwt.sign({}, keyOf(signing!.secret), {
     algorithm: ALGORITHM,
+    keyid: signing!.id,
     subject: userId,
     issuer: settings.issuer,
     expiresIn: settings.ttlSeconds,
@@ -123,10 +133,25 @@ export function verifyAccessToken(settings: JwtSettings, token: string): string 
   return checked.subject;
 }
 
+/**
+ * The key a token names in its `kid` header; a token without one is checked against the key
+ * "default" (what `JWT_SECRET` signed before tokens carried a kid). A kid that is no longer in the
+ * ring, a deleted key, finds nothing.
+ */
+function verificationKey(settings: JwtSettings, token: string): KeyObject | undefined {
+  const decoded = jwt.decode(token, { complete: true });
+  if (!decoded) return undefined;
+  const { kid = DEFAULT_KEY_ID } = decoded.header;
+  const key = typeof kid === 'string' ? settings.keys.find((candidate) => candidate.id === kid) : undefined;
+  return key && keyOf(key.secret);
+}
+
 function verifySignedToken(settings: JwtSettings, token: string): VerifiedToken {
+  const key = verificationKey(settings, token);
+  if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid');
   let payload: string | jwt.JwtPayload;
   try {
-    payload = jwt.verify(token, keyOf(settings.secret), {
+    payload = jwt.verify(token, key, {
       algorithms: [ALGORITHM],
       issuer: settings.issuer,
       clockTolerance: settings.clockToleranceSeconds,

@@ -2,26 +2,28 @@ import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DocumentNode } from 'graphql';
 import { createHttpApp, type HttpAppOptions } from './http-app';
 import { maskErrors, mountGraphQL } from './graphql-http';
+import type { AppError } from './errors';
+import { PROOF_HEADER, verifyProof, type SubgraphProofSettings } from './subgraph-proof';
+import { failSpan } from './tracing/span';
 
-/**
- * The header in which the gateway passes the verified token subject to subgraphs. The gateway
- * always overwrites it, so a client cannot choose its own identity through the gateway.
- */
-export const USER_HEADER = 'x-user-id';
+const GRAPHQL_ROUTE = '/graphql';
+const users = new WeakMap<FastifyRequest, string>();
 
+/** The user the gateway's proof names; undefined for the anonymous sign-in. */
 export function userIdOf(request: FastifyRequest): string | undefined {
-  const value = request.headers[USER_HEADER];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return users.get(request);
 }
 
 export interface SubgraphAppOptions<TContext extends BaseContext> extends HttpAppOptions {
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
   context: (request: FastifyRequest) => Promise<TContext>;
+  /** The key that checks the gateway's proof on `/graphql`. */
+  proof: SubgraphProofSettings;
 }
 
 /** A Fastify app serving one federation subgraph on `/graphql` (not listening yet). */
@@ -39,7 +41,38 @@ export async function createSubgraphApp<TContext extends BaseContext>(options: S
     csrfPrevention: true,
   });
   await apollo.start();
-  mountGraphQL(app, apollo, { context: (request) => options.context(request) });
+  requireGatewayProof(app, options.proof);
+  mountGraphQL(app, apollo, { path: GRAPHQL_ROUTE, context: (request) => options.context(request) });
   app.addHook('onClose', () => apollo.stop());
   return app;
+}
+
+/**
+ * Refuses, before anything executes, every GraphQL request without a valid proof from the gateway
+ * (or from the order subgraph): the subgraph ports are not the front door. Health and readiness
+ * routes stay open to probes. Runs once the body is parsed, because the proof covers the
+ * operation text.
+ */
+function requireGatewayProof(app: FastifyInstance, proof: SubgraphProofSettings): void {
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.url !== GRAPHQL_ROUTE) return;
+    const header = request.headers[PROOF_HEADER];
+    try {
+      const { userId } = verifyProof(proof, typeof header === 'string' ? header : undefined, operationText(request));
+      if (userId !== undefined) users.set(request, userId);
+    } catch (error) {
+      return refuse(reply, error as AppError);
+    }
+  });
+}
+
+function operationText(request: FastifyRequest): string {
+  const source = request.method === 'GET' ? request.query : request.body;
+  const query = source && typeof source === 'object' ? (source as { query?: unknown }).query : undefined;
+  return typeof query === 'string' ? query : '';
+}
+
+function refuse(reply: FastifyReply, error: AppError) {
+  failSpan(error.code);
+  return reply.code(error.status).send({ errors: [{ message: error.message, extensions: { code: error.code } }] });
 }

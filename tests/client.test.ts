@@ -61,7 +61,7 @@ describe('a signed-in client', () => {
 
   test("the server's error codes arrive as GraphQLClientError.code, with their details", async () => {
     const unknown = await failure(client.createOrder({ name: 'nothing', productIds: ['999999998'] }));
-    expect(unknown).toMatchObject({ code: 'UNKNOWN_PRODUCTS', status: 200 });
+    expect(unknown).toMatchObject({ code: 'UNKNOWN_PRODUCTS', status: 400 });
     expect(unknown.extensions.productIds).toEqual([999999998]);
     expect((await failure(client.addProductToOrder('999999999', '1'))).code).toBe('ORDER_NOT_FOUND');
     expect((await failure(client.createProduct({ name: '', supplyPrice: 1 }))).code).toBe('BAD_USER_INPUT');

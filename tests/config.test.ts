@@ -53,9 +53,30 @@ test('SUBGRAPH_<NAME>_URLS overrides any subgraph, several URLs making a pool', 
 test('the embedded JWT secret is generated once, private, and shared by auth and gateway', () => {
   const auth = loadAuthConfig({ DATA_DIR: dataDir });
   const gateway = loadGatewayConfig({ DATA_DIR: dataDir });
-  expect(auth.jwt.secret).toBe(gateway.jwt.secret);
-  expect(auth.jwt.secret.length).toBeGreaterThanOrEqual(32);
-  expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8')).toBe(auth.jwt.secret);
+  const [key] = auth.jwt.keys;
+  expect(gateway.jwt.keys).toEqual([key]);
+  expect(key!.id).toBe('default');
+  expect(key!.secret.length).toBeGreaterThanOrEqual(32);
+  expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8')).toBe(key!.secret);
   expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
-  expect(loadAuthConfig({ DATA_DIR: dataDir, JWT_SECRET: 's'.repeat(40) }).jwt.secret).toBe('s'.repeat(40));
+  expect(loadAuthConfig({ DATA_DIR: dataDir, JWT_SECRET: 's'.repeat(40) }).jwt.keys).toEqual([{ id: 'default', secret: 's'.repeat(40) }]);
+});
+
+test('JWT_KEYS is a key ring of kid=secret pairs, in order', () => {
+  const [a, b] = ['a'.repeat(32), 'b=c'.repeat(11)];
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, JWT_KEYS: `2026-11=${a}, old=${b}` }).jwt.keys).toEqual([
+    { id: '2026-11', secret: a },
+    { id: 'old', secret: b },
+  ]);
+});
+
+test.each([
+  ['both JWT_KEYS and JWT_SECRET', { JWT_KEYS: `k=${'a'.repeat(32)}`, JWT_SECRET: 'a'.repeat(32) }, /not both/],
+  ['a short secret', { JWT_KEYS: 'k=short' }, /secret of "k" must be at least 32/],
+  ['a missing kid', { JWT_KEYS: `=${'a'.repeat(32)}` }, /kid=secret/],
+  ['a kid with a space', { JWT_KEYS: `my key=${'a'.repeat(32)}` }, /kid=secret/],
+  ['a repeated kid', { JWT_KEYS: `k=${'a'.repeat(32)},k=${'b'.repeat(32)}` }, /"k" appears twice/],
+  ['no pairs at all', { JWT_KEYS: ',' }, /at least one/],
+])('JWT_KEYS with %s is refused', (_case, env, message) => {
+  expect(() => loadAuthConfig({ DATA_DIR: dataDir, ...env })).toThrow(message);
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startStack, type Stack } from './fixtures/stack';
 import { HttpClient } from './fixtures/http';
+import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -18,7 +19,13 @@ describe.each(['memory', 'redis'] as const)('product list cache in %s', (backend
   });
   afterAll(() => stack.close());
 
-  const listOn = (instance: HttpClient) => instance.graphql<{ products: { id: string; name: string }[] }>('{ products { id name } }');
+  const LIST = '{ products { id name } }';
+  /** Straight to one instance, with the proof the gateway would send. */
+  const listOn = (instance: HttpClient) =>
+    instance.request<{ data?: { products: { id: string; name: string }[] } }>('POST', '/graphql', {
+      body: { query: LIST },
+      headers: { [PROOF_HEADER]: signProof({ secret: stack.subgraphSecret }, undefined, LIST) },
+    });
 
   test('a product instance serves the list from its cache after the first read', async () => {
     const first = await listOn(instances[0]!);

@@ -125,7 +125,12 @@ test('GET /products names the product instance that answered, and honours an inc
   expect(listed.status).toBe(200);
   const port = listed.headers.get('server-port');
 
-  const spans = await zipkin.waitForTrace(caller.traceId, (trace) => sqlSpans(trace).some((span) => service(span) === 'product'), 'the GET /products trace');
+  // Each process sends its own batch: wait for the gateway's request span (it ends last) as well as the product's SQL.
+  const spans = await zipkin.waitForTrace(
+    caller.traceId,
+    (trace) => sqlSpans(trace).some((span) => service(span) === 'product') && trace.some((span) => service(span) === 'gateway' && span.name === 'GET /products'),
+    'the GET /products trace',
+  );
   const root = only(spans, (span) => span.name === 'GET /products', 'gateway span');
   expect(root.parentId).toBe(caller.spanId);
   expect(rootsOf(spans, caller.spanId)).toEqual([root]);
@@ -172,7 +177,11 @@ test('TRACE_SAMPLE_RATIO=0 starts no trace, but still records a request that arr
   const caller = traceparent();
   expect((await client.get('/products', { token, headers: { traceparent: caller.header } })).status).toBe(200);
 
-  await zipkin.waitForTrace(caller.traceId, (trace) => trace.some((span) => service(span) === 'product'), 'the sampled request');
+  await zipkin.waitForTrace(
+    caller.traceId,
+    (trace) => trace.some((span) => service(span) === 'product') && trace.some((span) => tag(span, 'service.instance.id') === instance),
+    'the sampled request, from the product instance and from the sparse gateway',
+  );
   const fromSparse = zipkin.spans.filter((span) => tag(span, 'service.instance.id') === instance);
   expect(fromSparse.length).toBeGreaterThan(0);
   expect(fromSparse.every((span) => span.traceId === caller.traceId)).toBe(true);

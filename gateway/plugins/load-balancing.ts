@@ -2,9 +2,10 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type Ser
 import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch, type BalancedFetch, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
-import { USER_HEADER } from '../../shared/subgraph-app';
+import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { subgraphKey } from '../config';
+import { useDeduplication } from './deduplication';
 import type { GatewayContext } from '../context';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
@@ -16,6 +17,10 @@ export interface LoadBalancingOptions {
   /** Extra attempts for queries (never mutations) that failed on an instance. */
   readRetries: number;
   healthChecks: HealthCheckOptions;
+  /** Merge identical in-flight subgraph queries (gateway/plugins/deduplication.ts). */
+  deduplicate: boolean;
+  /** Signs the proof every subgraph requires. */
+  proof: SubgraphProofSettings;
   log: FastifyBaseLogger;
 }
 
@@ -36,12 +41,21 @@ export function isQueryRequest(init: RequestInit): boolean {
 
 /**
  * Calls one subgraph: round-robin over its instances (skipping any that refuses connections),
- * passes the verified user on, and reports the answering product instance's `Server-Port`.
+ * passes the verified user on inside the gateway's signed proof, and reports the answering
+ * product instance's `Server-Port`.
  */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    options: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+    private readonly proof: SubgraphProofSettings,
+  ) {
+    super(options);
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
     const userId = (context as Partial<GatewayContext>).userId;
-    if (userId !== undefined) request.http?.headers.set(USER_HEADER, userId);
+    request.http?.headers.set(PROOF_HEADER, signProof(this.proof, userId, request.query ?? ''));
   }
 
   override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
@@ -55,7 +69,7 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 /** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, deduplicate, proof, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
   const buildService = ({ name, url }: ServiceEndpointDefinition) => {
@@ -74,15 +88,19 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
     });
     fetches.set(name, balanced);
     log.info({ subgraph: name, urls }, 'subgraph instances');
-    const fetcher = async (target: string, init?: RequestInit) => {
-      try {
-        return await balanced(target, init);
-      } catch (error) {
-        // The gateway reports a GraphQLError from a fetch as it is, code included.
-        throw error instanceof AppError ? error.toGraphQLError() : error;
-      }
-    };
-    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher });
+    const fetcher = useDeduplication(
+      name,
+      async (target: string, init?: RequestInit) => {
+        try {
+          return await balanced(target, init);
+        } catch (error) {
+          // The gateway reports a GraphQLError from a fetch as it is, code included.
+          throw error instanceof AppError ? error.toGraphQLError() : error;
+        }
+      },
+      { enabled: deduplicate },
+    );
+    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher }, proof);
   };
   /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
   const reportUnused = () => {

@@ -69,23 +69,15 @@ export function prefersHtml(accept: string | undefined): boolean {
  * needs no token; should the order ever change, the page fails closed with a 401.
  */
 export function usePlayground(app: FastifyInstance, options: PlaygroundOptions): Playground {
-  // Loaded only when the IDE is on: the bundle is about 9 MB of strings.
-  const bundle = require('@graphql-yoga/render-graphiql/graphiql') as GraphiQLBundle;
   const { version } = require('@graphql-yoga/render-graphiql/package.json') as { version: string };
   // The version in the path lets browsers keep the assets for good and still see an upgrade.
   const base = `${options.graphqlRoute}/assets/${version}`;
-  const assets: Record<string, Asset> = {
-    'graphiql.js': { type: 'text/javascript; charset=utf-8', body: bundle.js },
-    'graphiql.css': { type: 'text/css; charset=utf-8', body: bundle.css },
-    'editor.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.editorWorkerService },
-    'json.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.jsonWorker },
-    'graphql.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.graphqlWorker },
-    'favicon.ico': { type: 'image/x-icon', body: Buffer.from(bundle.favicon.slice(bundle.favicon.indexOf(',') + 1), 'base64') },
-  };
-  for (const [name, { type, body }] of Object.entries(assets)) {
-    app.get(`${base}/${name}`, (_request, reply) =>
-      reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(body),
-    );
+  const assets = lazyAssets();
+  for (const name of ASSET_NAMES) {
+    app.get(`${base}/${name}`, (_request, reply) => {
+      const { type, body } = assets()[name];
+      return reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(body);
+    });
   }
 
   const page = renderPage(base, options);
@@ -93,7 +85,30 @@ export function usePlayground(app: FastifyInstance, options: PlaygroundOptions):
     if (request.method !== 'GET' || request.routeOptions.url !== options.graphqlRoute || !prefersHtml(request.headers.accept)) return;
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
   });
-  return { publicRoutes: Object.keys(assets).map((name) => `${base}/${name}`) };
+  return { publicRoutes: ASSET_NAMES.map((name) => `${base}/${name}`) };
+}
+
+const ASSET_NAMES = ['graphiql.js', 'graphiql.css', 'editor.worker.js', 'json.worker.js', 'graphql.worker.js', 'favicon.ico'] as const;
+
+/**
+ * The IDE's files, loaded on the first request for one: the bundle is about 9 MB of strings
+ * (some 60 MB of memory once loaded), which a gateway nobody opens the IDE on should not carry.
+ */
+function lazyAssets(): () => Record<(typeof ASSET_NAMES)[number], Asset> {
+  let assets: Record<(typeof ASSET_NAMES)[number], Asset> | undefined;
+  return () => {
+    if (assets) return assets;
+    const bundle = require('@graphql-yoga/render-graphiql/graphiql') as GraphiQLBundle;
+    assets = {
+      'graphiql.js': { type: 'text/javascript; charset=utf-8', body: bundle.js },
+      'graphiql.css': { type: 'text/css; charset=utf-8', body: bundle.css },
+      'editor.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.editorWorkerService },
+      'json.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.jsonWorker },
+      'graphql.worker.js': { type: 'text/javascript; charset=utf-8', body: bundle.graphqlWorker },
+      'favicon.ico': { type: 'image/x-icon', body: Buffer.from(bundle.favicon.slice(bundle.favicon.indexOf(',') + 1), 'base64') },
+    };
+    return assets;
+  };
 }
 
 function renderPage(base: string, { operationsDir, tabs, introspection, title = 'Federation platform' }: PlaygroundOptions): string {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { setFastPath } from '../../shared/http-app';
 import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
+import type { UserRateCheck } from './rate-limit';
 import { isCachedRead, lookUp, type BridgedRoute, type Lookup } from './rest-bridge';
 import { ageOf, type CachedEntry, type ResponseCache } from './response-cache';
 
@@ -11,6 +12,8 @@ export interface RestCacheFrontOptions {
   cache: ResponseCache;
   /** The verified user of an `Authorization` header, or undefined (then Fastify answers the 401). */
   authenticate(header: string | undefined): string | undefined;
+  /** Counts the request against the user's rate limit; over it, Fastify answers (the 429). */
+  rateCheck?: UserRateCheck;
   log: FastifyBaseLogger;
 }
 
@@ -42,7 +45,7 @@ function compile(bridged: BridgedRoute): FrontRoute {
  * then gives the usual answer (401, 400, a fresh read). Same keys, body and headers as the
  * bridge's own cached answers.
  */
-export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, log }: RestCacheFrontOptions): void {
+export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, rateCheck, log }: RestCacheFrontOptions): void {
   const front = routes.filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged)).map(compile);
   let closing = false;
   app.addHook('preClose', async () => {
@@ -63,6 +66,28 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
     return true;
   };
 
+  /**
+   * Only hits are counted here: a miss goes on to Fastify, which counts it once. A hit over the
+   * limit goes on too, and Fastify's rate limiter answers its 429.
+   */
+  const answerWithin = (response: ServerResponse, route: FrontRoute, lookup: Lookup, userId: string): boolean | Promise<boolean> => {
+    if (!lookup.hit || !rateCheck) return answer(response, route, lookup, userId);
+    const within = rateCheck(userId);
+    return typeof within === 'boolean' ? within && answer(response, route, lookup, userId) : within.then((ok) => ok && answer(response, route, lookup, userId));
+  };
+
+  /** Looks the read up: with the in-memory store the answer is written in this same tick; Redis makes it wait. */
+  const serve = (request: IncomingMessage, response: ServerResponse, route: FrontRoute, match: RegExpExecArray, userId: string) => {
+    const variables = () => {
+      const params: Record<string, string> = {};
+      route.params.forEach((name, index) => (params[name] = match[index + 1]!));
+      return route.bridged.route.variables({ params, query: {}, body: undefined });
+    };
+    // The path determines the variables, so the path and the user name the cached read.
+    const found = lookUp(cache, route.bridged, variables, userId, `${route.bridged.route.url}\n${request.url}\n${userId}`);
+    return found instanceof Promise ? found.then((lookup) => answerWithin(response, route, lookup, userId)) : answerWithin(response, route, found, userId);
+  };
+
   setFastPath(app, (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== 'GET' || closing) return false;
     const url = request.url ?? '';
@@ -71,15 +96,7 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
       if (!match) continue;
       const userId = authenticate(request.headers.authorization);
       if (userId === undefined) return false;
-      const variables = () => {
-        const params: Record<string, string> = {};
-        route.params.forEach((name, index) => (params[name] = match[index + 1]!));
-        return route.bridged.route.variables({ params, query: {}, body: undefined });
-      };
-      // The path determines the variables, so the path and the user name the cached read.
-      const found = lookUp(cache, route.bridged, variables, userId, `${route.bridged.route.url}\n${url}\n${userId}`);
-      // With the in-memory store the answer is written in this same tick; Redis makes it wait.
-      return found instanceof Promise ? found.then((lookup) => answer(response, route, lookup, userId)) : answer(response, route, found, userId);
+      return serve(request, response, route, match, userId);
     }
     return false;
   });

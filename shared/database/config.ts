@@ -5,7 +5,7 @@ export type DatabaseSettings =
   | { readonly kind: 'sqlite'; readonly file: string }
   | { readonly kind: 'mysql'; readonly url: string; readonly poolSize: number };
 
-/** Where the embedded defaults (SQLite file, generated JWT secret) live. `DATA_DIR`, @default "./data" */
+/** Where the embedded defaults (SQLite file, generated JWT and subgraph secrets) live. `DATA_DIR`, @default "./data" */
 export function readDataDir(env: EnvReader): string {
   const dir = env.string('DATA_DIR', 'data');
   return isAbsolute(dir) ? dir : resolve(process.cwd(), dir);

@@ -1,18 +1,23 @@
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../../shared/config';
 import { readDataDir } from '../../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../../shared/jwt';
+import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface AuthConfig {
   /** `HOST` @default "127.0.0.1"; `PORT` @default 19095 */
   http: HttpSettings;
-  /** `JWT_SECRET`, `JWT_ISSUER`, `JWT_TTL_SECONDS`, `JWT_CLOCK_TOLERANCE_SECONDS` */
+  /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_TTL_SECONDS`, `JWT_CLOCK_TOLERANCE_SECONDS` */
   jwt: JwtSettings;
+  /** `SUBGRAPH_SECRET`: checks the gateway's proof on every request (see "Trust" in the README). */
+  subgraphProof: SubgraphProofSettings;
 }
 
 export function loadAuthConfig(env: Env = process.env): Readonly<AuthConfig> {
   const reader = new EnvReader(env);
+  const dataDir = readDataDir(reader);
   return reader.finish({
     http: readHttpSettings(reader, { host: '127.0.0.1', port: 19095 }),
-    jwt: readJwtSettings(reader, readDataDir(reader)),
+    jwt: readJwtSettings(reader, dataDir),
+    subgraphProof: readSubgraphProofSettings(reader, dataDir),
   });
 }

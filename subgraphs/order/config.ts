@@ -1,5 +1,6 @@
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../../shared/config';
 import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../shared/database/config';
+import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface OrderConfig {
   /** `HOST` @default "127.0.0.1"; `PORT` @default 19092 */
@@ -11,6 +12,8 @@ export interface OrderConfig {
   upstreamTimeoutMs: number;
   /** Cache hint on order reads (private to the user), in seconds; 0 disables. `ORDER_CACHE_MAX_AGE_SECONDS`, @default 60 */
   orderCacheMaxAgeSeconds: number;
+  /** `SUBGRAPH_SECRET`: checks the gateway's proof, and signs the calls to the product subgraph. */
+  subgraphProof: SubgraphProofSettings;
 }
 
 export const DEFAULT_PRODUCT_URLS = ['http://127.0.0.1:19093/graphql', 'http://127.0.0.1:19094/graphql'];
@@ -24,5 +27,6 @@ export function loadOrderConfig(env: Env = process.env): Readonly<OrderConfig> {
     productUrls: reader.urlList('PRODUCT_URLS', DEFAULT_PRODUCT_URLS),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     orderCacheMaxAgeSeconds: reader.int('ORDER_CACHE_MAX_AGE_SECONDS', 60, { min: 0, max: 86_400 }),
+    subgraphProof: readSubgraphProofSettings(reader, dataDir),
   });
 }

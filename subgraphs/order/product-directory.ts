@@ -1,5 +1,6 @@
 import type { BalancedFetch } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
+import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 /** The standard federation entity query: the product subgraph answers null for ids it does not have. */
 const EXISTING_PRODUCTS = 'query ExistingProducts($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { id } } }';
@@ -11,7 +12,11 @@ interface EntitiesResponse {
 
 /** Asks the product service which product ids exist, in one batched call over its instances. */
 export class ProductDirectory {
-  constructor(private readonly fetchProducts: BalancedFetch) {}
+  constructor(
+    private readonly fetchProducts: BalancedFetch,
+    /** The product subgraph, like every subgraph, executes only calls that carry a proof. */
+    private readonly proof: SubgraphProofSettings,
+  ) {}
 
   /** The ids among `ids` that name no product, each once, in the order first given. */
   async missing(ids: readonly number[]): Promise<number[]> {
@@ -19,7 +24,7 @@ export class ProductDirectory {
     if (unique.length === 0) return [];
     const response = await this.fetchProducts('', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', [PROOF_HEADER]: signProof(this.proof, undefined, EXISTING_PRODUCTS) },
       body: JSON.stringify({
         query: EXISTING_PRODUCTS,
         variables: { representations: unique.map((id) => ({ __typename: 'Product', id: String(id) })) },

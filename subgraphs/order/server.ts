@@ -20,11 +20,12 @@ export async function createOrderServer(config: OrderConfig): Promise<FastifyIns
   const dataSource = await connectWithCurrentSchema(createDataSource(config.database, [OrderEntity, OrderLineEntity]));
   const store = new OrderStore(dataSource);
   const productFetch = createBalancedFetch({ name: 'product', urls: config.productUrls, timeoutMs: config.upstreamTimeoutMs });
-  const products = new ProductDirectory(productFetch);
+  const products = new ProductDirectory(productFetch, config.subgraphProof);
   const app = await createSubgraphApp<OrderContext>({
     ...config.http,
     typeDefs,
     resolvers,
+    proof: config.subgraphProof,
     context: async (request) => ({ store, products, userId: userIdOf(request), cacheMaxAgeSeconds: config.orderCacheMaxAgeSeconds }),
   });
   useReadiness(app, {

@@ -1,6 +1,7 @@
 import { readCacheSettings, type CacheSettings } from '../../shared/cache-store';
 import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../../shared/config';
 import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../shared/database/config';
+import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface ProductConfig {
   /** `HOST` @default "127.0.0.1" (subgraphs are reached through the gateway); `PORT` @default 19093 */
@@ -10,6 +11,8 @@ export interface ProductConfig {
   cache: CacheSettings;
   /** Lifetime of a cached list page, in seconds; 0 disables. `PRODUCT_LIST_CACHE_SECONDS`, @default 60 */
   listCacheSeconds: number;
+  /** `SUBGRAPH_SECRET`: checks the gateway's proof on every request (see "Trust" in the README). */
+  subgraphProof: SubgraphProofSettings;
 }
 
 /** Reads and validates the product subgraph's settings once; run a second instance with `PORT=19094`. */
@@ -21,5 +24,6 @@ export function loadProductConfig(env: Env = process.env): Readonly<ProductConfi
     database: readDatabaseSettings(reader, dataDir),
     cache: readCacheSettings(reader),
     listCacheSeconds: reader.int('PRODUCT_LIST_CACHE_SECONDS', 60, { min: 0, max: 86_400 }),
+    subgraphProof: readSubgraphProofSettings(reader, dataDir),
   });
 }

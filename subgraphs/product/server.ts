@@ -21,6 +21,7 @@ export async function createProductServer(config: ProductConfig): Promise<Fastif
     ...config.http,
     typeDefs,
     resolvers,
+    proof: config.subgraphProof,
     context: async (request) => {
       const listCache = {};
       listCacheStatus.set(request, listCache);

@@ -1,0 +1,86 @@
+import { createClient } from '@redis/client';
+import type { FastifyBaseLogger } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import type { CacheSettings } from '../../shared/cache-store';
+
+/** Requests counted in the current window, and the ms until it ends. */
+export interface Count {
+  current: number;
+  ttl: number;
+}
+
+/**
+ * Fixed-window request counters. The in-memory one answers synchronously (the cache front's hot
+ * path needs no promise); the Redis one is shared by every gateway and answers undefined when
+ * Redis fails or is slower than the cache timeout, so a Redis outage never blocks a request.
+ */
+export interface RateCounter {
+  increment(key: string, windowMs: number): Count | undefined | Promise<Count | undefined>;
+  close(): Promise<void>;
+}
+
+/** Most keys (users and IPs) the in-memory counter tracks; the least recently seen are dropped first. */
+const MEMORY_KEYS = 100_000;
+const RECONNECT_MAX_DELAY_MS = 2000;
+
+export function createRateCounter(cache: CacheSettings, log: FastifyBaseLogger): RateCounter {
+  return cache.redisUrl === undefined ? memoryCounter() : redisCounter(cache.redisUrl, `${cache.namespace}:rate-limit:`, cache.timeoutMs, log);
+}
+
+function memoryCounter(): RateCounter {
+  const windows = new LRUCache<string, { current: number; endsAt: number }>({ max: MEMORY_KEYS });
+  return {
+    increment(key, windowMs) {
+      const now = Date.now();
+      let window = windows.get(key);
+      if (!window || window.endsAt <= now) windows.set(key, (window = { current: 0, endsAt: now + windowMs }));
+      window.current += 1;
+      return { current: window.current, ttl: window.endsAt - now };
+    },
+    close: async () => undefined,
+  };
+}
+
+/** INCR and set the window's expiry on its first request, atomically; returns the count and the ms left. */
+const INCREMENT = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {current, ttl}
+`;
+
+function redisCounter(url: string, prefix: string, timeoutMs: number, log: FastifyBaseLogger): RateCounter {
+  const client = createClient({
+    url,
+    // Fail fast while Redis is down instead of queueing commands; keep reconnecting in the background.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), RECONNECT_MAX_DELAY_MS) },
+  });
+  client.on('error', () => undefined); // failures surface through the commands; unhandled, they would crash the process
+  client.connect().catch(() => undefined);
+  let failing = false;
+  return {
+    async increment(key, windowMs) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`rate counter took over ${timeoutMs} ms`)), timeoutMs);
+        });
+        const [current, ttl] = (await Promise.race([client.eval(INCREMENT, { keys: [prefix + key], arguments: [String(windowMs)] }), timeout])) as [number, number];
+        if (failing) log.warn({ rateLimit: 'redis' }, 'rate limit store is reachable again');
+        failing = false;
+        return { current, ttl };
+      } catch (error) {
+        if (!failing) log.warn({ rateLimit: 'redis', err: error }, 'rate limit store unavailable: requests are not limited until it returns');
+        failing = true;
+        return undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: async () => {
+      await client.close().catch(() => undefined);
+    },
+  };
+}

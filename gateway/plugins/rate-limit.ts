@@ -1,0 +1,98 @@
+import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheSettings } from '../../shared/cache-store';
+import { restErrorBody } from '../../shared/errors';
+import { failSpan } from '../../shared/tracing/span';
+import { createRateCounter, type RateCounter } from './rate-counter';
+
+export interface RateLimitSettings {
+  /** Rate limiting at all. `RATE_LIMIT`, @default "off", or "on" when `NODE_ENV` is "production" */
+  enabled: boolean;
+  /** Length of one counting window, in ms. `RATE_LIMIT_WINDOW_MS`, @default 60000 */
+  windowMs: number;
+  /** Requests a verified user may make per window. `RATE_LIMIT_PER_USER`, @default 1200 */
+  perUser: number;
+  /** Requests without a valid token one client IP may make per window. `RATE_LIMIT_PER_IP`, @default 300 */
+  perIp: number;
+}
+
+export interface RateLimitOptions {
+  settings: RateLimitSettings;
+  /** Where the counts live: Redis (shared by every gateway) when `redisUrl` is set, else this process. */
+  cache: CacheSettings;
+  /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. */
+  authenticate(header: string | undefined): string | undefined;
+  graphqlRoute: string;
+  /** Routes never counted (liveness probes). */
+  exemptRoutes: readonly string[];
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Counts one request of a verified user for a path that answers without Fastify (the REST cache
+ * front): true while the user is within the limit. Synchronous with the in-memory counter.
+ */
+export type UserRateCheck = (userId: string) => boolean | Promise<boolean>;
+
+const userKey = (userId: string) => `user:${userId}`;
+
+/**
+ * Per-user and per-IP rate limits, checked before the token is (so floods of bad tokens count
+ * against their IP too). Over the limit, a request is answered 429 `RATE_LIMITED` with
+ * `Retry-After`, in the REST or the GraphQL error shape. Returns the check for the fast path,
+ * or undefined when rate limiting is off.
+ */
+export async function useRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<UserRateCheck | undefined> {
+  const { settings, graphqlRoute } = options;
+  if (!settings.enabled) return undefined;
+  const counter = createRateCounter(options.cache, options.log);
+  app.addHook('onClose', () => counter.close());
+
+  // @fastify/rate-limit builds its store with `new`; this hands it the counter the fast path shares.
+  const SharedStore = function SharedStore(this: unknown) {
+    return storeOf(counter);
+  } as unknown as FastifyRateLimitStoreCtor;
+  await app.register(fastifyRateLimit, { global: false, store: SharedStore, skipOnError: true });
+  const limit = app.createRateLimit({
+    keyGenerator: (request) => {
+      const userId = options.authenticate(request.headers.authorization);
+      // An IPv6 client is counted by its /64, which it could otherwise walk through address by address.
+      return userId === undefined ? `ip:${normalizeIP(request.ip)}` : userKey(userId);
+    },
+    max: (_request, key) => (key.startsWith('user:') ? settings.perUser : settings.perIp),
+    timeWindow: settings.windowMs,
+    allowList: (request) => options.exemptRoutes.includes(request.routeOptions.url ?? ''),
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const result = await limit(request);
+    if (!result.isAllowed && result.isExceeded) return refuse(request, reply, result.ttlInSeconds, graphqlRoute);
+  });
+
+  return (userId) => {
+    const count = counter.increment(userKey(userId), settings.windowMs);
+    // A failed store fails open, as Fastify's path does (skipOnError).
+    return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
+  };
+}
+
+function storeOf(counter: RateCounter): FastifyRateLimitStore {
+  const store: FastifyRateLimitStore = {
+    incr(key, callback, timeWindow) {
+      const count = counter.increment(key, timeWindow);
+      if (!(count instanceof Promise)) return count ? callback(null, count) : callback(new Error('rate counter unavailable'));
+      count.then((found) => (found ? callback(null, found) : callback(new Error('rate counter unavailable'))));
+    },
+    child: () => store,
+  };
+  return store;
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, graphqlRoute: string) {
+  failSpan('RATE_LIMITED');
+  const seconds = Math.max(1, retryAfterSeconds);
+  const message = `Too many requests: retry in ${seconds} s`;
+  reply.code(429).header('retry-after', String(seconds));
+  if (request.routeOptions.url === graphqlRoute) return reply.send({ errors: [{ message, extensions: { code: 'RATE_LIMITED' } }] });
+  return reply.send(restErrorBody('RATE_LIMITED', message));
+}

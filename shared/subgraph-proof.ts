@@ -1,0 +1,69 @@
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { EnvReader } from './config';
+import { AppError } from './errors';
+import { embeddedSecret, MIN_SECRET_LENGTH } from './secrets';
+
+/**
+ * The gateway's proof on every subgraph call: `v1.<expiry>.<user>.<mac>`, where the user is the
+ * verified token subject in base64url (empty for the anonymous sign-in) and the mac is an
+ * HMAC-SHA256 over version, expiry, user and the operation text. Subgraphs execute nothing
+ * without a valid one, so a request that reaches a subgraph port directly cannot choose a user.
+ */
+export const PROOF_HEADER = 'x-gateway-proof';
+const VERSION = 'v1';
+const SECRET_FILE = 'subgraph-secret';
+/** Long enough for any clock difference between hosts; short enough that a captured proof soon dies. */
+export const PROOF_LIFETIME_SECONDS = 30;
+
+export interface SubgraphProofSettings {
+  /**
+   * HMAC key shared by the gateway, which signs, and every subgraph, which verifies; the order
+   * subgraph signs its own calls to the product subgraph. Not the JWT key: a leaked user-facing
+   * key must not open the subgraphs, nor the other way round. `SUBGRAPH_SECRET`, at least 32
+   * characters; default: generated once into `<DATA_DIR>/subgraph-secret`.
+   */
+  readonly secret: string;
+}
+
+export function readSubgraphProofSettings(env: EnvReader, dataDir: string): SubgraphProofSettings {
+  const secret = env.optionalString('SUBGRAPH_SECRET');
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) env.problem(`SUBGRAPH_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  return { secret: secret ?? embeddedSecret(dataDir, SECRET_FILE) };
+}
+
+const keys = new WeakMap<SubgraphProofSettings, KeyObject>();
+
+function keyOf(settings: SubgraphProofSettings): KeyObject {
+  let key = keys.get(settings);
+  if (!key) keys.set(settings, (key = createSecretKey(Buffer.from(settings.secret, 'utf8'))));
+  return key;
+}
+
+function mac(settings: SubgraphProofSettings, signed: string, query: string): Buffer {
+  return createHmac('sha256', keyOf(settings)).update(signed).update('\n').update(query).digest();
+}
+
+/** The proof for one subgraph call of `query`, on behalf of `userId` (undefined: no user). */
+export function signProof(settings: SubgraphProofSettings, userId: string | undefined, query: string, now = Date.now()): string {
+  const expiry = Math.floor(now / 1000) + PROOF_LIFETIME_SECONDS;
+  const signed = `${VERSION}.${expiry}.${Buffer.from(userId ?? '', 'utf8').toString('base64url')}`;
+  return `${signed}.${mac(settings, signed, query).toString('base64url')}`;
+}
+
+export interface VerifiedProof {
+  /** The user the gateway verified; undefined for the anonymous sign-in. */
+  userId: string | undefined;
+}
+
+/** The proof's user, or a GATEWAY_PROOF_REQUIRED error when it is missing, forged, for another operation or expired. */
+export function verifyProof(settings: SubgraphProofSettings, header: string | undefined, query: string, now = Date.now()): VerifiedProof {
+  if (header === undefined) throw new AppError('GATEWAY_PROOF_REQUIRED');
+  const match = /^(v1\.(\d{1,12})\.([A-Za-z0-9_-]*))\.([A-Za-z0-9_-]{43})$/.exec(header);
+  const given = match && Buffer.from(match[4]!, 'base64url');
+  if (!match || !given || !timingSafeEqual(given, mac(settings, match[1]!, query))) {
+    throw new AppError('GATEWAY_PROOF_REQUIRED', 'The gateway proof is not valid');
+  }
+  if (Number(match[2]) * 1000 <= now) throw new AppError('GATEWAY_PROOF_REQUIRED', 'The gateway proof has expired');
+  const userId = Buffer.from(match[3]!, 'base64url').toString('utf8');
+  return { userId: userId === '' ? undefined : userId };
+}

@@ -1,0 +1,66 @@
+import { startStack, type Stack } from './fixtures/stack';
+import type { HttpClient } from './fixtures/http';
+
+/** Identical subgraph queries in flight are merged (gateway/plugins/deduplication.ts); nothing else is. */
+let stack: Stack;
+let alice: string;
+let bob: string;
+let productId: number;
+let undeduplicated: HttpClient;
+
+beforeAll(async () => {
+  stack = await startStack({ gatewayEnv: { RESPONSE_CACHE: 'off' } });
+  undeduplicated = await stack.startGateway({ SUBGRAPH_DEDUPLICATION: 'off' });
+  alice = await stack.signIn('alice');
+  bob = await stack.signIn('bob');
+  productId = (await stack.gateway.post('/products', { name: 'Popular', supply_price: 7 }, { token: alice })).body.product_id;
+});
+afterAll(() => stack.close());
+
+const PRODUCT = 'query Popular($id: ID!) { product(id: $id) { id name supplyPrice } }';
+const productCalls = () =>
+  Object.entries(stack.hits)
+    .filter(([name]) => name.startsWith('product-'))
+    .flatMap(([, hits]) => hits.queries)
+    .filter((query) => query.includes('product(')).length;
+
+async function burst(client: HttpClient, count: number, token: string, query: string, variables: Record<string, unknown>) {
+  return Promise.all(Array.from({ length: count }, () => client.post('/graphql', { query, variables }, { token })));
+}
+
+test('a burst of one query reaches the product subgraph fewer times than it was asked, and every caller gets the answer', async () => {
+  stack.resetHits();
+  const answers = await burst(stack.gateway, 40, alice, PRODUCT, { id: String(productId) });
+  for (const answer of answers) expect(answer.body).toEqual({ data: { product: { id: String(productId), name: 'Popular', supplyPrice: 7 } } });
+  expect(productCalls()).toBeLessThan(40);
+  expect(productCalls()).toBeGreaterThanOrEqual(1);
+});
+
+test('with SUBGRAPH_DEDUPLICATION=off every request is sent', async () => {
+  stack.resetHits();
+  await burst(undeduplicated, 20, alice, PRODUCT, { id: String(productId) });
+  expect(productCalls()).toBe(20);
+});
+
+test('callers get their own copies: changing one answer does not change another', async () => {
+  const [first, second] = await burst(stack.gateway, 2, alice, PRODUCT, { id: String(productId) });
+  first!.body.data.product.name = 'changed';
+  expect(second!.body.data.product.name).toBe('Popular');
+});
+
+test('mutations are never merged: identical concurrent creations each create a product', async () => {
+  const created = await burst(stack.gateway, 10, alice, 'mutation { createProduct(input: { name: "Twin", supplyPrice: 1 }) { id } }', {});
+  const ids = created.map((response) => response.body.data.createProduct.id);
+  expect(new Set(ids).size).toBe(10);
+});
+
+test("different users' identical queries are not merged: nobody reads another's order", async () => {
+  const order = (await stack.gateway.post('/order', { name: 'mine', product_ids: [productId] }, { token: alice })).body.order_id;
+  const query = 'query Mine($id: ID!) { order(id: $id) { id name } }';
+  const [forAlice, forBob] = await Promise.all([
+    burst(stack.gateway, 10, alice, query, { id: String(order) }),
+    burst(stack.gateway, 10, bob, query, { id: String(order) }),
+  ]);
+  for (const answer of forAlice) expect(answer.body.data.order).toEqual({ id: String(order), name: 'mine' });
+  for (const answer of forBob) expect(answer.body.data.order).toBeNull();
+});
