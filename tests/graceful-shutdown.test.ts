@@ -16,7 +16,7 @@ let relay: Server;
 let relayed = 0;
 let dataDir: string;
 
-/** Forwards to a real product instance, after HOLD_MS. */
+/** Forwards to a real product instance, headers and all, after HOLD_MS. */
 function startRelay(target: string): Promise<string> {
   relay = createServer((request, response) => {
     let body = '';
@@ -24,7 +24,8 @@ function startRelay(target: string): Promise<string> {
     request.on('end', async () => {
       relayed += 1;
       await new Promise((resolve) => setTimeout(resolve, request.url === '/health' ? 0 : HOLD_MS));
-      const answer = await fetch(new URL(request.url!, target), { method: request.method, headers: { 'content-type': 'application/json', 'x-user-id': String(request.headers['x-user-id'] ?? '') }, body: request.method === 'POST' ? body : undefined });
+      const headers = Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)) as [string, string][];
+      const answer = await fetch(new URL(request.url!, target), { method: request.method, headers, body: request.method === 'POST' ? body : undefined });
       response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
       response.end(await answer.text());
     });
