@@ -4,11 +4,16 @@ import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { startProcessStack, type ProcessStack, type RunningProcess } from '../tests/fixtures/processes';
+import { runGrowth, type GrowthRow } from './growth';
 
 /** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** Sequential requests per case of the growth scenario. */
+const GROWTH_REQUESTS = Number(process.env.BENCH_GROWTH_REQUESTS ?? 100);
+/** With a MySQL `DATABASE_URL`, writes are measured on it too (a second stack, on a fresh database there). */
+const MYSQL_URL = /^mysql:/.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL : undefined;
 
 interface Target {
   scenario: string;
@@ -71,12 +76,41 @@ async function seed(stack: ProcessStack, token: string) {
   }
   const order = await stack.gateway.post('/order', { name: 'benchmark order', product_ids: productIds }, { token });
   if (order.status !== 201) throw new Error(`seeding failed: ${order.status} ${JSON.stringify(order.body)}`);
-  return { productId: productIds[0]!, orderId: order.body.order_id as number };
+  return { productIds, productId: productIds[0]!, orderId: order.body.order_id as number };
+}
+
+/** Scenario 5's target: `POST /order` with 3 product ids, through the gateway of `stack`. */
+async function writeTarget(stack: ProcessStack, database: string): Promise<Target> {
+  const token = await stack.signIn('writer');
+  const { productIds } = await seed(stack, token);
+  const gateway = stack.processes.gateway!;
+  return {
+    scenario: 'writes',
+    name: `POST /order, 3 product ids (${database})`,
+    url: `http://127.0.0.1:${gateway.port}/order`,
+    process: gateway,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench write', product_ids: productIds }),
+  };
+}
+
+async function startMysqlStack(): Promise<ProcessStack | undefined> {
+  if (!MYSQL_URL) return undefined;
+  const previous = process.env.TEST_DATABASE_URL;
+  process.env.TEST_DATABASE_URL = MYSQL_URL; // tests/fixtures/database.ts makes a fresh database there
+  try {
+    return await startProcessStack({ LOG_LEVEL: 'silent' });
+  } finally {
+    if (previous === undefined) delete process.env.TEST_DATABASE_URL;
+    else process.env.TEST_DATABASE_URL = previous;
+  }
 }
 
 async function main(): Promise<void> {
   const subgraphSecret = randomBytes(32).toString('hex');
   const stack = await startProcessStack({ LOG_LEVEL: 'silent', SUBGRAPH_SECRET: subgraphSecret });
+  const mysqlStack = await startMysqlStack();
   const processes: RunningProcess[] = [];
   try {
     const userId = 'bench';
@@ -85,10 +119,12 @@ async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${token}` };
     const cached = stack.processes.gateway!;
     const uncached = await stack.startGateway('gateway-uncached', { RESPONSE_CACHE: 'off' });
+    // Without deduplication too: what the rest of the work is worth when no two requests are alike.
+    const plain = await stack.startGateway('gateway-plain', { RESPONSE_CACHE: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
     const stock = await stack.startBesideGateway('stock', 'bench/stock-gateway.ts', {});
     const restBytes = (await (await fetch(`http://127.0.0.1:${cached.port}/order/${orderId}`, { headers: auth })).arrayBuffer()).byteLength;
     const bare = await stack.startBesideGateway('bare', 'bench/bare-server.ts', { BODY_BYTES: String(restBytes) });
-    processes.push(uncached, stock, bare);
+    processes.push(uncached, plain, stock, bare);
     const at = (running: RunningProcess, path: string) => `http://127.0.0.1:${running.port}${path}`;
     const productSubgraph = stack.processes['product-a']!;
 
@@ -103,12 +139,16 @@ async function main(): Promise<void> {
         ...graphql(PRODUCT_QUERY, { id: String(productId) }, { [PROOF_HEADER]: signProof({ secret: subgraphSecret }, undefined, PRODUCT_QUERY, Date.now() + 3_600_000) }),
       },
       { scenario: 'product(id)', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
+      { scenario: 'product(id)', name: 'our gateway (cache off, deduplication off)', url: at(plain, '/graphql'), process: plain, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
       { scenario: 'product(id)', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(PRODUCT_QUERY, { id: String(productId) }, { 'x-user-id': userId }) },
       { scenario: 'GET /products/{id}', name: 'REST layer (cache off)', url: at(uncached, `/products/${productId}`), process: uncached, headers: auth },
       { scenario: 'order with 3 products', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+      { scenario: 'order with 3 products', name: 'our gateway (cache off, deduplication off)', url: at(plain, '/graphql'), process: plain, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(ORDER_QUERY, { id: String(orderId) }, { 'x-user-id': userId }) },
       { scenario: 'cached order', name: 'cached GET /order/{id} (REST)', url: at(cached, `/order/${orderId}`), process: cached, headers: auth },
       { scenario: 'cached order', name: 'cached GraphQL order query', url: at(cached, '/graphql'), process: cached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+      await writeTarget(stack, 'SQLite'),
+      ...(mysqlStack ? [await writeTarget(mysqlStack, 'MySQL')] : []),
     ];
     for (const target of targets) await check(target);
     for (const target of targets) await measure(target, 2); // warm-up: JIT, caches, connections
@@ -116,9 +156,11 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const target of targets) samples.get(target)!.push(await measure(target, DURATION_SECONDS));
     }
-    report(targets, samples, restBytes);
+    const growth = await runGrowth(stack, token, GROWTH_REQUESTS);
+    report(targets, samples, restBytes, growth);
   } finally {
     await stack.close();
+    await mysqlStack?.close();
   }
 }
 
@@ -131,7 +173,7 @@ async function check(target: Target): Promise<void> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number): void {
+function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number, growth: GrowthRow[]): void {
   const rows = targets.map((target) => {
     const runs = samples.get(target)!;
     return {
@@ -151,6 +193,8 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
     'stock gateway / direct subgraph, product(id)': percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')),
     'our gateway / stock gateway, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'stock Apollo Gateway')),
     'our gateway / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off)'), rate('order with 3 products', 'stock Apollo Gateway')),
+    'our gateway without deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, deduplication off)'), rate('product(id)', 'direct product subgraph')),
+    'our gateway without deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
     'cached REST order read / bare server': percent(rate('cached order', 'cached GET /order/{id} (REST)'), rate('ceiling', 'bare Node http, fixed JSON body')),
     'cached GraphQL order query / bare server': percent(rate('cached order', 'cached GraphQL order query'), rate('ceiling', 'bare Node http, fixed JSON body')),
   };
@@ -160,9 +204,13 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
   for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} |`);
   console.log('\n| ratio | value |\n|---|---|');
   for (const [name, value] of Object.entries(ratios)) console.log(`| ${name} | ${value} |`);
+  console.log(`\nGrowth (our gateway, cache off, ${GROWTH_REQUESTS} sequential requests a case):\n`);
+  console.log('| case | p50 ms | p99 ms | response bytes | product subgraph calls per request |');
+  console.log('|---|---|---|---|---|');
+  for (const row of growth) console.log(`| ${row.case} | ${row.p50Ms} | ${row.p99Ms} | ${row.responseBytes} | ${row.productCallsPerRequest ?? '–'} |`);
   writeFileSync(
     join(__dirname, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios, growth }, null, 2)}\n`,
   );
 }
 
