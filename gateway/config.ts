@@ -35,6 +35,12 @@ export interface GatewayConfig {
   healthChecks: HealthCheckOptions;
   /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   subgraphDeduplication: boolean;
+  /**
+   * Apollo Gateway's own usage telemetry to Apollo's servers (its OpenTelemetry metrics SDK with
+   * cloud detectors, started with the gateway). Off unless asked for: a gateway must not call out
+   * of its users' network on its own. `APOLLO_TELEMETRY`, @default "off"
+   */
+  apolloTelemetry: boolean;
   /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
   /** `SUBGRAPH_SECRET`: signs the proof on every subgraph call; must match the subgraphs'. */
@@ -128,6 +134,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
       maxBackoffMs: reader.int('HEALTH_CHECK_MAX_BACKOFF_MS', 30_000, { min: 50, max: 600_000 }),
     },
     subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
+    apolloTelemetry: reader.oneOf('APOLLO_TELEMETRY', ['on', 'off'] as const, 'off') === 'on',
     jwt: readJwtSettings(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),
     cache: readCacheSettings(reader),

@@ -43,6 +43,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const responseCache = config.responseCache
     ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
     : undefined;
+  // Apollo Gateway reads this switch from the environment only, when it is constructed.
+  process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
