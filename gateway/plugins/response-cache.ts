@@ -52,7 +52,7 @@ export class ResponseCache {
   /** Entries lately parsed, with the stored text they came from: a hot entry is parsed once, not on every hit. */
   private readonly parsed = new LRUCache<string, { stored: string; entry: CachedEntry }>({ max: 1000 });
   /** Entry keys by caller fingerprint, with the tag versions they were derived from (see `peek`). */
-  private readonly recentKeys = new LRUCache<string, { tags: string[]; versions: (string | undefined)[]; key: string }>({ max: 10_000 });
+  private readonly recentKeys = new LRUCache<string, { tagKeys: string[]; versions: (string | undefined)[]; key: string }>({ max: 10_000 });
   /** The API schema, set when the gateway loads its supergraph. */
   schema: GraphQLSchema | undefined;
 
@@ -82,14 +82,15 @@ export class ResponseCache {
     if (!peek) return undefined;
     if (!this.schema || Date.now() < this.bypassUntil) return { key: undefined, hit: undefined };
     const recent = fingerprint === undefined ? undefined : this.recentKeys.get(fingerprint);
-    let key = recent?.tags.every((tag, index) => peek(`tag:${tag}`) === recent.versions[index]) ? recent.key : undefined;
+    let key = recent?.tagKeys.every((tagKey, index) => peek(tagKey) === recent.versions[index]) ? recent.key : undefined;
     if (key === undefined) {
       const identity = identityOf();
       const tags = readTags(this.schema, identity.operation, identity.variables);
       if (tags === undefined) return { key: undefined, hit: undefined };
-      const versions = tags.map((tag) => peek(`tag:${tag}`));
+      const tagKeys = tags.map((tag) => `tag:${tag}`);
+      const versions = tagKeys.map((tagKey) => peek(tagKey));
       key = entryKey(identity, tags, versions);
-      if (fingerprint !== undefined) this.recentKeys.set(fingerprint, { tags, versions, key });
+      if (fingerprint !== undefined) this.recentKeys.set(fingerprint, { tagKeys, versions, key });
     }
     const stored = peek(key);
     if (stored === undefined) return { key, hit: undefined };
