@@ -10,6 +10,8 @@ import { runGrowth, type GrowthRow } from './growth';
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** V8 flags that bound the gateway's heap, measured beside the defaults. */
+const GATEWAY_HEAP_FLAGS = '--max-old-space-size=128 --max-semi-space-size=4';
 /** Sequential requests per case of the growth scenario. */
 const GROWTH_REQUESTS = Number(process.env.BENCH_GROWTH_REQUESTS ?? 100);
 /** With a MySQL `DATABASE_URL`, writes are measured on it too (a second stack, on a fresh database there). */
@@ -121,10 +123,12 @@ async function main(): Promise<void> {
     const uncached = await stack.startGateway('gateway-uncached', { RESPONSE_CACHE: 'off' });
     // Without deduplication too: what the rest of the work is worth when no two requests are alike.
     const plain = await stack.startGateway('gateway-plain', { RESPONSE_CACHE: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
+    // The V8 heap caps the gateway's start scripts use (see README "Memory"), against the defaults above.
+    const capped = await stack.startGateway('gateway-capped', { RESPONSE_CACHE: 'off', NODE_OPTIONS: GATEWAY_HEAP_FLAGS });
     const stock = await stack.startBesideGateway('stock', 'bench/stock-gateway.ts', {});
     const restBytes = (await (await fetch(`http://127.0.0.1:${cached.port}/order/${orderId}`, { headers: auth })).arrayBuffer()).byteLength;
     const bare = await stack.startBesideGateway('bare', 'bench/bare-server.ts', { BODY_BYTES: String(restBytes) });
-    processes.push(uncached, plain, stock, bare);
+    processes.push(uncached, plain, capped, stock, bare);
     const at = (running: RunningProcess, path: string) => `http://127.0.0.1:${running.port}${path}`;
     const productSubgraph = stack.processes['product-a']!;
 
@@ -143,6 +147,7 @@ async function main(): Promise<void> {
       { scenario: 'product(id)', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(PRODUCT_QUERY, { id: String(productId) }, { 'x-user-id': userId }) },
       { scenario: 'GET /products/{id}', name: 'REST layer (cache off)', url: at(uncached, `/products/${productId}`), process: uncached, headers: auth },
       { scenario: 'order with 3 products', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+      { scenario: 'order with 3 products', name: 'our gateway (cache off, heap capped)', url: at(capped, '/graphql'), process: capped, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: 'our gateway (cache off, deduplication off)', url: at(plain, '/graphql'), process: plain, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(ORDER_QUERY, { id: String(orderId) }, { 'x-user-id': userId }) },
       { scenario: 'cached order', name: 'cached GET /order/{id} (REST)', url: at(cached, `/order/${orderId}`), process: cached, headers: auth },
