@@ -86,8 +86,3 @@ export class AnswerResponse {
     return new AnswerResponse(this.answer, this.url);
   }
 }
-
-/** Closes the pooled connections (at shutdown). */
-export function closeHttpClient(): Promise<void> {
-  return agent.close();
-}
