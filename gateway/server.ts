@@ -19,6 +19,7 @@ import { useRateLimit } from './plugins/rate-limit';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
+import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
 import { restRoutes } from './rest/routes';
 
 const GRAPHQL_ROUTE = '/graphql';
@@ -97,6 +98,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
   });
   useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch });
+  // After authentication and the limits: a cached query is answered before Apollo's pipeline.
+  if (responseCache) useGraphQLCacheFront(app, { graphqlRoute: GRAPHQL_ROUTE, cache: responseCache });
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,
     context: async (request) => createContext(userOf(request)),

@@ -18,6 +18,12 @@ export interface ResponseCacheOptions {
 /** Tag versions outlive every entry, so an expired version can never resurrect a stale entry. */
 const TAG_TTL_SECONDS = 24 * 3600;
 
+/** A lookup's result: the entry's key (undefined when the read cannot be cached now) and the entry, if stored. */
+export interface Lookup {
+  key: string | undefined;
+  hit: CachedEntry | undefined;
+}
+
 export interface CachedEntry {
   data: Record<string, unknown>;
   storedAt: number;
@@ -77,7 +83,7 @@ export class ResponseCache {
    * while the versions of that identity's tags are unchanged, its key is reused instead of being
    * derived again (tags read from the operation, hashed), and `identityOf` is not called.
    */
-  peek(identityOf: () => QueryIdentity, fingerprint?: string): { key: string | undefined; hit: CachedEntry | undefined } | undefined {
+  peek(identityOf: () => QueryIdentity, fingerprint?: string): Lookup | undefined {
     const { peek } = this.options.store;
     if (!peek) return undefined;
     if (!this.schema || Date.now() < this.bypassUntil) return { key: undefined, hit: undefined };
@@ -99,6 +105,16 @@ export class ResponseCache {
     const entry = parseEntry(stored)!;
     this.parsed.set(key, { stored, entry });
     return { key, hit: entry };
+  }
+
+  /** `peek` when the store answers in-process, else `keyOf` then `get`: at once from memory, a promise from Redis. */
+  lookUp(identityOf: () => QueryIdentity, fingerprint?: string): Lookup | Promise<Lookup> {
+    return this.peek(identityOf, fingerprint) ?? this.lookUpRemote(identityOf());
+  }
+
+  private async lookUpRemote(identity: QueryIdentity): Promise<Lookup> {
+    const key = await this.keyOf(identity);
+    return { key, hit: key === undefined ? undefined : await this.get(key) };
   }
 
   private tagsOf({ operation, variables }: QueryIdentity): string[] | undefined {

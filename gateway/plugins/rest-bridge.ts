@@ -9,7 +9,7 @@ import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
-import { ageOf, type CachedEntry, type QueryIdentity, type ResponseCache } from './response-cache';
+import { ageOf, type Lookup, type QueryIdentity, type ResponseCache } from './response-cache';
 
 export interface RestBridgeOptions {
   routes: readonly BridgedRoute[];
@@ -62,12 +62,6 @@ export function isCachedRead({ operation }: BridgedRoute): boolean {
   return operation.definition.operation === 'query';
 }
 
-export interface Lookup {
-  /** Undefined when the read cannot be cached now. */
-  key: string | undefined;
-  hit: CachedEntry | undefined;
-}
-
 /**
  * The cache key of a read and the entry stored under it: at once from the in-memory store (no
  * promise on the hot path), or as a promise from Redis. `variables` may be computed lazily, and
@@ -87,12 +81,7 @@ export function lookUp(
     userId,
     operation: operation.definition,
   });
-  return cache.peek(identity, fingerprint) ?? lookUpRemote(cache, identity());
-}
-
-async function lookUpRemote(cache: ResponseCache, identity: QueryIdentity): Promise<Lookup> {
-  const key = await cache.keyOf(identity);
-  return { key, hit: key === undefined ? undefined : await cache.get(key) };
+  return cache.lookUp(identity, fingerprint);
 }
 
 /**

@@ -4,8 +4,8 @@ import { setFastPath } from '../../shared/http-app';
 import { tracingEnabled } from '../../shared/tracing';
 import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
 import type { UserRateCheck } from './rate-limit';
-import { isCachedRead, lookUp, type BridgedRoute, type Lookup } from './rest-bridge';
-import { ageOf, type CachedEntry, type ResponseCache } from './response-cache';
+import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
 
 export interface RestCacheFrontOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */

@@ -1,0 +1,94 @@
+import { hash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import { annotateSpan, SpanAttribute } from '../../shared/tracing/span';
+import { userOf } from './jwt-auth';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
+
+export interface GraphQLCacheFrontOptions {
+  graphqlRoute: string;
+  cache: ResponseCache;
+}
+
+/** A query text, parsed once: what the cache key needs of it. */
+interface KnownDocument {
+  /** sha256 hex of the text, as Apollo computes its `queryHash`, so both paths share entries. */
+  queryHash: string;
+  /** The document's operations; a document that does not parse has none. */
+  operations: OperationDefinitionNode[];
+}
+
+interface GraphQLBody {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
+/** Only plain single requests: no batches, no persisted-query or other extensions. */
+function plainBody(body: unknown): GraphQLBody | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const { query, operationName, variables, extensions } = body as Record<string, unknown>;
+  if (typeof query !== 'string' || extensions !== undefined) return undefined;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
+  return body as GraphQLBody;
+}
+
+function operationOf(document: KnownDocument, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  const { operations } = document;
+  if (operationName) return operations.find((operation) => operation.name?.value === operationName);
+  return operations.length === 1 ? operations[0] : undefined;
+}
+
+/**
+ * Answers cached GraphQL queries on `POST /graphql` once the request is authenticated and its body
+ * parsed (a `preHandler`, after the JWT and rate-limit hooks), before Apollo's request pipeline.
+ * A hit implies that the same text, operation name and variables were parsed, validated and run
+ * by Apollo for the same user, and that their entities' tags have not moved since, so the answer
+ * is the one Apollo would give from the cache: same key, body and headers (`X-Cache: HIT`, `Age`,
+ * and `Cache-Control: no-store`, as Apollo marks a response it did not execute). Anything else —
+ * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
+ */
+export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache }: GraphQLCacheFrontOptions): void {
+  const documents = new LRUCache<string, KnownDocument>({ max: 1000 });
+  const rendered = new WeakMap<CachedEntry, string>();
+
+  const known = (query: string): KnownDocument => {
+    let document = documents.get(query);
+    if (!document) {
+      let operations: OperationDefinitionNode[] = [];
+      try {
+        operations = parse(query).definitions.filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
+      } catch {
+        // Apollo answers the parse error; nothing here can be cached.
+      }
+      documents.set(query, (document = { queryHash: hash('sha256', query, 'hex'), operations }));
+    }
+    return document;
+  };
+
+  const answer = (reply: FastifyReply, { hit }: Lookup) => {
+    if (!hit) return undefined;
+    let body = rendered.get(hit);
+    if (body === undefined) rendered.set(hit, (body = JSON.stringify({ data: hit.data })));
+    annotateSpan({ [SpanAttribute.cache]: 'HIT' });
+    return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+  };
+
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== graphqlRoute) return;
+    const userId = userOf(request);
+    const body = plainBody(request.body);
+    if (userId === undefined || !body) return;
+    const document = known(body.query);
+    const operation = operationOf(document, body.operationName);
+    if (operation?.operation !== 'query') return;
+    const operationName = body.operationName ?? null;
+    const variables = body.variables ?? {};
+    const identity = () => ({ queryHash: document.queryHash, operationName, variables, userId, operation });
+    const fingerprint = `${document.queryHash}\n${operationName ?? ''}\n${JSON.stringify(variables)}\n${userId}`;
+    const found = cache.lookUp(identity, fingerprint);
+    return answer(reply, found instanceof Promise ? await found : found);
+  });
+}
