@@ -11,6 +11,9 @@ export interface GraphQLCacheFrontOptions {
   cache: ResponseCache;
 }
 
+/** Total length of the query texts kept parsed, in characters. */
+const DOCUMENTS_MAX_CHARS = 4 * 1024 * 1024;
+
 /** A query text, parsed once: what the cache key needs of it. */
 interface KnownDocument {
   /** sha256 hex of the text, as Apollo computes its `queryHash`, so both paths share entries. */
@@ -51,7 +54,8 @@ function operationOf(document: KnownDocument, operationName: string | null | und
  * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
  */
 export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache }: GraphQLCacheFrontOptions): void {
-  const documents = new LRUCache<string, KnownDocument>({ max: 1000 });
+  // Bounded by the texts' total length too: a client sending many large documents must not grow it past that.
+  const documents = new LRUCache<string, KnownDocument>({ max: 1000, maxSize: DOCUMENTS_MAX_CHARS, sizeCalculation: (_document, query) => query.length + 1 });
   const rendered = new WeakMap<CachedEntry, string>();
 
   const known = (query: string): KnownDocument => {
