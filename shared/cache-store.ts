@@ -4,6 +4,7 @@ import { createKeyv } from '@keyv/redis';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { EnvReader } from './config';
+import { outageGuard } from './outage-guard';
 
 export interface CacheSettings {
   /** Redis shared by every instance; unset, each process keeps its own in-memory LRU. `REDIS_URL` */
@@ -96,25 +97,14 @@ function resilient(
   timeoutMs: number,
   log: FastifyBaseLogger,
 ): CacheStore {
-  let failing = false;
-  const attempt = async <T>(operation: () => Promise<T>, onFailure: T): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`cache operation took over ${timeoutMs} ms`)), timeoutMs);
-      });
-      const result = await Promise.race([operation(), timeout]);
-      if (failing) log.warn({ cache: 'redis' }, 'cache is reachable again: caching resumes');
-      failing = false;
-      return result;
-    } catch (error) {
-      if (!failing) log.warn({ cache: 'redis', err: error }, 'cache unavailable: serving uncached until it returns');
-      failing = true;
-      return onFailure;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const attempt = outageGuard({
+    timeoutMs,
+    log,
+    operation: 'cache operation',
+    fields: { cache: 'redis' },
+    down: 'cache unavailable: serving uncached until it returns',
+    up: 'cache is reachable again: caching resumes',
+  });
   return {
     kind: 'redis',
     get: (key) => attempt(() => cache.get(key), undefined),

@@ -2,6 +2,7 @@ import { createClient } from '@redis/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { CacheSettings } from '../../shared/cache-store';
+import { outageGuard } from '../../shared/outage-guard';
 
 /** Requests counted in the current window, and the ms until it ends. */
 export interface Count {
@@ -59,26 +60,20 @@ function redisCounter(url: string, prefix: string, timeoutMs: number, log: Fasti
   });
   client.on('error', () => undefined); // failures surface through the commands; unhandled, they would crash the process
   client.connect().catch(() => undefined);
-  let failing = false;
+  const attempt = outageGuard({
+    timeoutMs,
+    log,
+    operation: 'rate counter',
+    fields: { rateLimit: 'redis' },
+    down: 'rate limit store unavailable: requests are not limited until it returns',
+    up: 'rate limit store is reachable again',
+  });
   return {
-    async increment(key, windowMs) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const timeout = new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => reject(new Error(`rate counter took over ${timeoutMs} ms`)), timeoutMs);
-        });
-        const [current, ttl] = (await Promise.race([client.eval(INCREMENT, { keys: [prefix + key], arguments: [String(windowMs)] }), timeout])) as [number, number];
-        if (failing) log.warn({ rateLimit: 'redis' }, 'rate limit store is reachable again');
-        failing = false;
+    increment: (key, windowMs) =>
+      attempt(async () => {
+        const [current, ttl] = (await client.eval(INCREMENT, { keys: [prefix + key], arguments: [String(windowMs)] })) as [number, number];
         return { current, ttl };
-      } catch (error) {
-        if (!failing) log.warn({ rateLimit: 'redis', err: error }, 'rate limit store unavailable: requests are not limited until it returns');
-        failing = true;
-        return undefined;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+      }, undefined),
     close: async () => {
       await client.close().catch(() => undefined);
     },
