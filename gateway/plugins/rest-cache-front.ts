@@ -61,10 +61,6 @@ function compile(bridged: BridgedRoute): FrontRoute {
  */
 export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, rateCheck, log }: RestCacheFrontOptions): void {
   const front = routes.filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged)).map(compile);
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true; // Fastify answers 503 while it closes; it must see every request
-  });
 
   /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */
   const rendered = new WeakMap<CachedEntry, Buffer>();
@@ -108,7 +104,8 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
   };
 
   setFastPath(app, (request: IncomingMessage, response: ServerResponse) => {
-    if (request.method !== 'GET' || closing) return false;
+    // While the app closes, the fast-path slot hands every request to Fastify, which answers 503.
+    if (request.method !== 'GET') return false;
     const url = request.url ?? '';
     for (const route of front) {
       const match = route.pattern.exec(url);
