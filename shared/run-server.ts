@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { setFlagsFromString } from 'node:v8';
 import type { HttpSettings } from './config';
 import { stopTracing, tracingListening } from './tracing';
 
@@ -15,6 +16,7 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
   try {
     const started = await start();
     app = started.app;
+    useHeapGrowth(started.http.heapGrowthPercent);
     await app.listen({ host: started.http.host, port: started.http.port });
     tracingListening(listeningPort(app));
   } catch (error) {
@@ -31,6 +33,15 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * V8 reads its heap growing factor at every full collection, so setting it once the process has
+ * started takes effect from the next one. It is a V8 flag that NODE_OPTIONS refuses, hence here
+ * rather than in every start command.
+ */
+function useHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 function listeningPort(app: FastifyInstance): number {

@@ -38,6 +38,15 @@ test('every problem is reported at once, by setting name', () => {
   expect(() => loadProductConfig(env)).toThrow(/DATABASE_URL must look like mysql:/);
 });
 
+test('every process grows its heap by HEAP_GROWTH_PERCENT (100 unless set; 0 leaves it to V8), and refuses a bad value', () => {
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).http.heapGrowthPercent).toBe(100);
+  expect(loadProductConfig({ DATA_DIR: dataDir, HEAP_GROWTH_PERCENT: '0' }).http.heapGrowthPercent).toBe(0);
+  expect(loadOrderConfig({ DATA_DIR: dataDir, HEAP_GROWTH_PERCENT: '40' }).http.heapGrowthPercent).toBe(40);
+  for (const value of ['-1', 'lots', '1001']) {
+    expect(() => loadGatewayConfig({ DATA_DIR: dataDir, HEAP_GROWTH_PERCENT: value })).toThrow(/HEAP_GROWTH_PERCENT /);
+  }
+});
+
 test('configs are frozen', () => {
   const config = loadGatewayConfig({ DATA_DIR: dataDir });
   expect(Object.isFrozen(config)).toBe(true);

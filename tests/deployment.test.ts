@@ -13,6 +13,7 @@ import { loadOrderConfig } from '../subgraphs/order/config';
 import { loadProductConfig } from '../subgraphs/product/config';
 import {
   entryFile,
+  runsCompiled,
   interpolations,
   parseCompose,
   parseDockerfile,
@@ -71,7 +72,7 @@ function loadRecordingReads(entry: string, env: Record<string, string>): { confi
 
 function entryOf(service: ComposeService): string {
   const file = entryFile(service.command ?? []);
-  if (!file) throw new Error(`command ${JSON.stringify(service.command)} is not "node --import tsx <file>"`);
+  if (!file) throw new Error(`command ${JSON.stringify(service.command)} is not "node dist/<file>.js"`);
   return file;
 }
 
@@ -96,6 +97,14 @@ describe('docker-compose.yml', () => {
     expect(new Set(Object.keys(CONFIG_LOADERS))).toEqual(scripts);
     expect(new Set(appServices.map(([, service]) => entryOf(service)))).toEqual(scripts);
     for (const [, service] of appServices) expect(existsSync(join(ROOT, entryOf(service)))).toBe(true);
+  });
+
+  test('every process runs the compiled build, and `npm run build` compiles its entry', () => {
+    const built = (JSON.parse(readRootFile('tsconfig.build.json')) as { include: string[] }).include;
+    for (const [name, service] of appServices) {
+      expect({ name, compiled: runsCompiled(service.command ?? []) }).toEqual({ name, compiled: true });
+      expect({ name, built: built.some((dir) => entryOf(service).startsWith(`${dir}/`)) }).toEqual({ name, built: true });
+    }
   });
 
   test.each(appServices.map(([name]) => name))('%s: every variable it sets is one its config reads, and the config accepts them', (name) => {
@@ -248,12 +257,17 @@ describe('Dockerfile', () => {
     expect(runtimeArgs('RUN').join(' ')).not.toMatch(/npm (ci|install)/);
   });
 
-  test('its default command starts a process directly (not through npm), with tsx a production dependency', () => {
+  test('its default command starts a process directly (not through npm), from the build it compiles', () => {
     const command = JSON.parse(runtimeArgs('CMD').at(-1)!) as string[];
     const entry = entryFile(command);
     expect(entry).toBeDefined();
     expect(Object.keys(CONFIG_LOADERS)).toContain(entry);
-    expect(packageJson.dependencies).toHaveProperty('tsx');
+    expect(runsCompiled(command)).toBe(true);
+    const build = stages.find((stage) => stage.name !== undefined && runtimeArgs('COPY').some((args) => args.startsWith(`--from=${stage.name} `)))!;
+    expect(build.instructions.some(({ keyword, args }) => keyword === 'RUN' && /npm run build\b/.test(args))).toBe(true);
+    // Nothing compiles TypeScript at run time.
+    expect(packageJson.dependencies).not.toHaveProperty('tsx');
+    expect(packageJson.dependencies).not.toHaveProperty('typescript');
   });
 
   test('every package a process imports is a production dependency, and no file it loads is left out of the image', () => {

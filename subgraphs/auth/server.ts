@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import gql from 'graphql-tag';
 import { useReadiness } from '../../shared/readiness';
 import { createSubgraphApp } from '../../shared/subgraph-app';
 import type { AuthConfig } from './config';
 import { resolvers, type AuthContext } from './resolvers';
+import { subgraphSchemaFile } from '../../schema/subgraphs';
 
-export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf8'));
+export const typeDefs = gql(readFileSync(subgraphSchemaFile('auth'), 'utf8'));
 
 /** The auth subgraph: issues JWTs; keeps no state of its own. */
 export async function createAuthServer(config: AuthConfig): Promise<FastifyInstance> {

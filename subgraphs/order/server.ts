@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import gql from 'graphql-tag';
 import { createBalancedFetch } from '../../shared/balanced-fetch';
@@ -12,8 +11,9 @@ import { OrderLineEntity } from './entities/order-line';
 import { OrderStore } from './order-store';
 import { ProductDirectory } from './product-directory';
 import { resolvers, type OrderContext } from './resolvers';
+import { subgraphSchemaFile } from '../../schema/subgraphs';
 
-export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf8'));
+export const typeDefs = gql(readFileSync(subgraphSchemaFile('order'), 'utf8'));
 
 /** The order subgraph, connected to its database but not listening. */
 export async function createOrderServer(config: OrderConfig): Promise<FastifyInstance> {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import gql from 'graphql-tag';
 import { createCacheStore } from '../../shared/cache-store';
@@ -10,8 +9,9 @@ import type { ProductConfig } from './config';
 import { ProductEntity } from './entities/product';
 import { ProductStore } from './product-store';
 import { resolvers, type ProductContext } from './resolvers';
+import { subgraphSchemaFile } from '../../schema/subgraphs';
 
-export const typeDefs = gql(readFileSync(join(__dirname, 'schema.graphql'), 'utf8'));
+export const typeDefs = gql(readFileSync(subgraphSchemaFile('product'), 'utf8'));
 
 /** The product subgraph, connected to its database but not listening. */
 export async function createProductServer(config: ProductConfig): Promise<FastifyInstance> {

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { PlaygroundTab } from '../../../gateway/plugins/playground';
+import { ROOT } from '../../subgraphs';
 
 /** Where the client operations are: codegen types them, the playground opens them as its tabs. */
-export const CLIENT_OPERATIONS_DIR = __dirname;
+export const CLIENT_OPERATIONS_DIR = join(ROOT, 'schema', 'operations', 'client');
 
 /** The playground's preset tabs: sign-in, then products and orders, in the order a newcomer tries them. */
 export const playgroundTabs: readonly PlaygroundTab[] = [
