@@ -4,6 +4,7 @@ import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { startProcessStack, type ProcessStack, type RunningProcess } from '../tests/fixtures/processes';
+import { foreignOptionsFromEnv, printForeign, recordForeign, runForeignBenchmark } from './foreign/run';
 import { runGrowth, type GrowthRow } from './growth';
 
 /** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
@@ -167,6 +168,10 @@ async function main(): Promise<void> {
     await stack.close();
     await mysqlStack?.close();
   }
+  // Last, on processes of its own once the stacks above are gone (alone: `npm run bench:foreign`).
+  const foreign = await runForeignBenchmark(foreignOptionsFromEnv());
+  printForeign(foreign);
+  recordForeign(foreign);
 }
 
 /** One request first: a target that answers an error would measure nothing. */
