@@ -13,11 +13,7 @@ import { OUR_GATEWAY_SETTINGS } from './settings';
 import { FOREIGN_SUBGRAPHS, type ForeignSubgraph } from './subgraphs';
 import { writeForeignSupergraph } from './supergraph';
 
-/**
- * The foreign-supergraph scenario of `npm run bench` (alone: `npm run bench:foreign`): The Guild's
- * gateways benchmark query on their supergraph, served by our gateway, Hive Gateway and the stock
- * Apollo Gateway side by side in the same run, over the same subgraph process.
- */
+/** Seconds per measured round, rounds, autocannon connections, and seconds of warm-up per gateway. */
 export interface ForeignOptions {
   seconds: number;
   rounds: number;
@@ -161,6 +157,11 @@ async function startHive(supergraphFile: string): Promise<BenchProcess> {
   return spawnNode('Hive Gateway', [HIVE_BIN, 'supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(port)], { ports: [port], env, cwd: HIVE_DIR });
 }
 
+/**
+ * The foreign-supergraph scenario of `npm run bench` (alone: `npm run bench:foreign`): The Guild's
+ * gateways benchmark query on their supergraph, served by our gateway, Hive Gateway and the stock
+ * Apollo Gateway side by side in the same run, over the same subgraph process.
+ */
 export async function runForeignBenchmark(options: ForeignOptions): Promise<ForeignResult> {
   const hiveGatewayVersion = ensureHiveGateway();
   const dataDir = mkdtempSync(join(tmpdir(), 'foreign-bench-'));
