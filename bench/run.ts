@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type ProcessStack, type RunningProcess, type StackOptions } from '../tests/fixtures/processes';
+import { foreignOptionsFromEnv, printForeign, recordForeign, runForeignBenchmark } from './foreign/run';
 import { runGrowth, type GrowthRow } from './growth';
 
 /** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
@@ -165,6 +166,12 @@ async function main(): Promise<void> {
     }
     const growth = await runGrowth(stack, token, GROWTH_REQUESTS);
     report(targets, samples, restBytes, growth);
+    await stack.close();
+    await mysqlStack?.close();
+    // Last, on processes of its own once the stacks above are gone (alone: `npm run bench:foreign`).
+    const foreign = await runForeignBenchmark(foreignOptionsFromEnv(), build.dir);
+    printForeign(foreign);
+    recordForeign(foreign);
   } finally {
     await stack?.close();
     await mysqlStack?.close();

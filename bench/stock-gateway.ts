@@ -7,7 +7,8 @@ import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 
 /** Who the caller is: stock Apollo Gateway has no JWT, so the bench names its user in this header. */
 const USER_HEADER = 'x-user-id';
-const proof = { secret: process.env.SUBGRAPH_SECRET ?? '' };
+/** Our subgraphs require the gateway's proof; a foreign supergraph's (bench/foreign) do not, and get none. */
+const proof = process.env.SUBGRAPH_SECRET ? { secret: process.env.SUBGRAPH_SECRET } : undefined;
 
 /**
  * The stock baseline of `npm run bench`: Apollo Gateway on Apollo Server's standalone server,
@@ -15,7 +16,8 @@ const proof = { secret: process.env.SUBGRAPH_SECRET ?? '' };
  * to reach them is added: each subgraph's URL from `SUBGRAPH_<NAME>_URLS` (the first; stock has no
  * balancing) and the caller's `x-user-id` passed on in the proof our subgraphs require (stock has
  * no JWT), as every Apollo Gateway deployment with per-user data adds something of the kind. Not
- * part of the product; started by bench/run.ts only.
+ * part of the product; started by bench/run.ts only. `SUPERGRAPH_PATH` serves another supergraph,
+ * as our gateway's setting of that name does.
  */
 interface Context {
   userId?: string;
@@ -23,13 +25,13 @@ interface Context {
 
 class ForwardUser extends RemoteGraphQLDataSource<Context> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<Context>): void {
-    request.http?.headers.set(PROOF_HEADER, signProof(proof, (context as Context).userId, request.query ?? ''));
+    if (proof) request.http?.headers.set(PROOF_HEADER, signProof(proof, (context as Context).userId, request.query ?? ''));
   }
 }
 
 async function main(): Promise<void> {
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    supergraphSdl: readFileSync(process.env.SUPERGRAPH_PATH ?? SUPERGRAPH_FILE, 'utf8'),
     buildService: ({ name, url }) => new ForwardUser({ url: process.env[`SUBGRAPH_${name.toUpperCase()}_URLS`]?.split(',')[0] ?? url }),
   });
   const server = new ApolloServer<Context>({ gateway });

@@ -162,10 +162,15 @@ function rotate<T>(items: readonly T[], start: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
+/**
+ * Up unless it fails to answer or answers a 5xx (ours answer 503 while stopping). A 4xx is an
+ * instance that is running but has no open `/health` route, as a subgraph not built by us may
+ * not: taking it out of rotation would make the gateway flap and turn not-ready when idle.
+ */
 async function probe(url: string, timeoutMs: number): Promise<boolean> {
   try {
     const answer = await sendHttp(url, {}, timeoutMs);
-    return answer.status >= 200 && answer.status < 300;
+    return answer.status >= 200 && answer.status < 500;
   } catch {
     return false;
   }

@@ -1,0 +1,87 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isListening, waitFor } from '../../tests/fixtures/net';
+import type { RunningProcess } from '../../tests/fixtures/processes';
+
+const ROOT = join(__dirname, '..', '..');
+const START_TIMEOUT_MS = 120_000;
+/** Output kept per process: enough for a start-up failure, bounded whatever a gateway logs under load. */
+const MAX_OUTPUT_CHARS = 20_000;
+
+export const HIVE_DIR = join(__dirname, 'hive');
+const HIVE_PACKAGE = join(HIVE_DIR, 'node_modules', '@graphql-hive', 'gateway');
+
+export type BenchProcess = RunningProcess & { child: ChildProcess; stop(): Promise<void> };
+
+/**
+ * One Node process (`node <args>`, its pid the one measured), started once every port in `ports`
+ * accepts connections. The first port is the one reported.
+ */
+export async function spawnNode(name: string, args: string[], options: { ports: number[]; env: NodeJS.ProcessEnv; cwd?: string }): Promise<BenchProcess> {
+  const child = spawn(process.execPath, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-MAX_OUTPUT_CHARS);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const allListening = async () => child.exitCode === null && (await Promise.all(options.ports.map(isListening))).every(Boolean);
+  await waitFor(allListening, `${name} to listen`, START_TIMEOUT_MS).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}:\n${output}`);
+  });
+  return { name, port: options.ports[0]!, pid: child.pid!, child, output: () => output, stop: () => stop(child) };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+export function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Hive Gateway is not a dependency of the project (some 500 MB, needed by this benchmark only):
+ * bench/foreign/hive pins it with its own lock file, installed here on first use. Install
+ * scripts are not run; the gateway needs none. Returns the installed version.
+ */
+export function ensureHiveGateway(): string {
+  if (!existsSync(join(HIVE_PACKAGE, 'package.json'))) {
+    console.log('foreign benchmark: installing Hive Gateway into bench/foreign/hive (npm ci, once)');
+    execFileSync('npm', ['ci', '--prefix', HIVE_DIR, '--ignore-scripts', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  }
+  return (JSON.parse(readFileSync(join(HIVE_PACKAGE, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The CLI's entry file, run with `node` directly so the measured pid is the gateway itself. */
+export const HIVE_BIN = join(HIVE_PACKAGE, 'dist', 'bin.js');
+
+/** Kernel clock ticks a second, the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time a process has used so far (user + system), in ms, from /proc (Linux). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** Resident memory of a process, from /proc (Linux), in MB. */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
