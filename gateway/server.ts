@@ -20,6 +20,7 @@ import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
+import { useRequestDeduplication } from './plugins/request-deduplication';
 import { restRoutes } from './rest/routes';
 
 const GRAPHQL_ROUTE = '/graphql';
@@ -100,15 +101,18 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch });
   // After authentication and the limits: a cached query is answered before Apollo's pipeline.
   if (responseCache) useGraphQLCacheFront(app, { graphqlRoute: GRAPHQL_ROUTE, cache: responseCache });
+  // Shares executions in the route handlers, so every check above still runs for each request.
+  const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,
     context: async (request) => createContext(userOf(request)),
     onResponse: (context, reply) => {
       if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
     },
+    execution: deduplication?.graphql,
   });
   const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
-  useRestBridge(app, apollo, { routes: bridged, cache: responseCache });
+  useRestBridge(app, apollo, { routes: bridged, cache: responseCache, deduplication });
   if (responseCache) {
     useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log });
   }

@@ -10,7 +10,8 @@ let undeduplicated: HttpClient;
 
 beforeAll(async () => {
   stack = await startStack({ gatewayEnv: { RESPONSE_CACHE: 'off' } });
-  undeduplicated = await stack.startGateway({ SUBGRAPH_DEDUPLICATION: 'off' });
+  // Client deduplication off too: it would merge the burst before any subgraph call is made.
+  undeduplicated = await stack.startGateway({ SUBGRAPH_DEDUPLICATION: 'off', CLIENT_DEDUPLICATION: 'off' });
   alice = await stack.signIn('alice');
   bob = await stack.signIn('bob');
   productId = (await stack.gateway.post('/products', { name: 'Popular', supply_price: 7 }, { token: alice })).body.product_id;
