@@ -38,7 +38,8 @@ export interface GatewayConfig {
   /**
    * Answer identical client queries in flight (same user, operation, variables, and on
    * `/graphql` the same query text and `Accept`) with one execution, on `POST /graphql` and the
-   * REST bridge's reads; mutations always run. `CLIENT_DEDUPLICATION`, @default "on"
+   * REST bridge's reads; mutations always run, and a mutation's answer ends following for the
+   * reads in flight. `CLIENT_DEDUPLICATION`, @default "on"
    */
   clientDeduplication: boolean;
   /**

@@ -45,6 +45,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const responseCache = config.responseCache
     ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
     : undefined;
+  // Shares executions in the route handlers (below), so every check before them still runs for each request.
+  const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
@@ -62,6 +64,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       ApolloServerPluginLandingPageDisabled(),
       useErrorStatus(),
       ...(responseCache ? [useResponseCache(responseCache)] : []),
+      ...(deduplication ? [deduplication.plugin] : []),
     ],
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,
@@ -101,8 +104,6 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch });
   // After authentication and the limits: a cached query is answered before Apollo's pipeline.
   if (responseCache) useGraphQLCacheFront(app, { graphqlRoute: GRAPHQL_ROUTE, cache: responseCache });
-  // Shares executions in the route handlers, so every check above still runs for each request.
-  const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,
     context: async (request) => createContext(userOf(request)),

@@ -219,6 +219,20 @@ test('REST reads are merged by route, user and path: one execution for a burst, 
   for (const answer of forBob) expect(answer.status).toBe(404);
 });
 
+test('a query sent after a mutation was answered sees its effect: it does not follow a read that started before', async () => {
+  const order = (await stack.gateway.post('/order', { name: 'growing', product_ids: [productId] }, { token: alice })).body.order_id;
+  const read = () => gateway.post('/graphql', { query: ORDER, variables: { id: String(order) } }, { token: alice });
+  // The read takes two proxy delays (order, then its products); the mutation one, so it is answered while the read is in flight.
+  const before = read();
+  await new Promise((resolve) => setTimeout(resolve, DELAY_MS / 6));
+  const added = await gateway.post('/graphql', { query: `mutation { addProductToOrder(orderId: "${order}", productId: "${otherProductId}") { id } }` }, { token: alice });
+  expect(added.body.errors).toBeUndefined();
+  const after = await read();
+  expect(after.body.data.order.products.map((product: { name: string }) => product.name)).toEqual(['Popular', 'Other']);
+  await before;
+  expect(calls(orders, 'order(')).toBe(2);
+});
+
 test('REST writes are never merged', async () => {
   const created = await Promise.all(Array.from({ length: 5 }, () => gateway.post('/products', { name: 'Twin', supply_price: 1 }, { token: alice })));
   expect(new Set(created.map((response) => response.body.product_id)).size).toBe(5);

@@ -1,4 +1,4 @@
-import type { GraphQLResponse } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 import type { FastifyRequest } from 'fastify';
 import { Kind, parse, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
@@ -42,6 +42,11 @@ export class InFlight<T> {
   /** How many executions are in flight now. */
   get size(): number {
     return this.executions.size;
+  }
+
+  /** Nobody follows the executions in flight now any more; they still finish for their own requests. */
+  forgetAll(): void {
+    this.executions.clear();
   }
 
   private lead(key: string, execute: () => Promise<T>): Promise<T> {
@@ -130,6 +135,8 @@ function restKey(route: string, userId: string | undefined, variables: Record<st
 }
 
 export interface RequestDeduplication {
+  /** Apollo plugin that closes the executions in flight to newcomers once a mutation is answered. */
+  plugin: ApolloServerPlugin<GatewayContext>;
   /** For `mountGraphQL`'s `execution`: shares one execution among identical `POST /graphql` queries in flight. */
   graphql(request: FastifyRequest, execute: () => Promise<GraphQLExecution<GatewayContext>>): Promise<GraphQLExecution<GatewayContext>>;
   /**
@@ -158,7 +165,18 @@ export function useRequestDeduplication(): RequestDeduplication {
   const typeOf = operationTypes();
   const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
   const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
+  // A request that arrives after a mutation was answered must see its effect (read your writes),
+  // so it must not follow a read that started before: every mutation, of any user (products are
+  // everyone's), ends following for what is in flight. The hooks object is one for all requests.
+  const afterMutation: GraphQLRequestListener<GatewayContext> = {
+    async willSendResponse({ operation }) {
+      if (operation?.operation !== 'mutation') return;
+      graphql.forgetAll();
+      rest.forgetAll();
+    },
+  };
   return {
+    plugin: { requestDidStart: async () => afterMutation },
     graphql(request, execute) {
       const identity = graphqlKey(request);
       if (identity === undefined) return execute();
