@@ -183,6 +183,7 @@ export function useRequestDeduplication(): RequestDeduplication {
       return graphql.run(identity.key, execute, () => typeOf(identity.query, identity.operationName) === 'query');
     },
     rest(route, userId, variables, execute) {
+      // The bridge asks only for its GET routes of queries: every one may follow.
       return rest.run(restKey(route, userId, variables), execute, () => true);
     },
   };
