@@ -36,6 +36,13 @@ export interface GatewayConfig {
   /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   subgraphDeduplication: boolean;
   /**
+   * Answer identical client queries in flight (same user, operation, variables, and on
+   * `/graphql` the same query text and `Accept`) with one execution, on `POST /graphql` and the
+   * REST bridge's reads; mutations always run, and a mutation's answer ends following for the
+   * reads in flight. `CLIENT_DEDUPLICATION`, @default "on"
+   */
+  clientDeduplication: boolean;
+  /**
    * Apollo Gateway's own usage telemetry to Apollo's servers (its OpenTelemetry metrics SDK with
    * cloud detectors, started with the gateway). Off unless asked for: a gateway must not call out
    * of its users' network on its own. `APOLLO_TELEMETRY`, @default "off"
@@ -134,6 +141,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
       maxBackoffMs: reader.int('HEALTH_CHECK_MAX_BACKOFF_MS', 30_000, { min: 50, max: 600_000 }),
     },
     subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
+    clientDeduplication: reader.oneOf('CLIENT_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
     apolloTelemetry: reader.oneOf('APOLLO_TELEMETRY', ['on', 'off'] as const, 'off') === 'on',
     jwt: readJwtSettings(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),

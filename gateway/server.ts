@@ -20,6 +20,7 @@ import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
+import { useRequestDeduplication } from './plugins/request-deduplication';
 import { restRoutes } from './rest/routes';
 
 const GRAPHQL_ROUTE = '/graphql';
@@ -44,6 +45,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const responseCache = config.responseCache
     ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
     : undefined;
+  // Shares executions in the route handlers (below), so every check before them still runs for each request.
+  const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
@@ -61,6 +64,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       ApolloServerPluginLandingPageDisabled(),
       useErrorStatus(),
       ...(responseCache ? [useResponseCache(responseCache)] : []),
+      ...(deduplication ? [deduplication.plugin] : []),
     ],
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,
@@ -106,9 +110,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     onResponse: (context, reply) => {
       if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
     },
+    execution: deduplication?.graphql,
   });
   const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
-  useRestBridge(app, apollo, { routes: bridged, cache: responseCache });
+  useRestBridge(app, apollo, { routes: bridged, cache: responseCache, deduplication });
   if (responseCache) {
     useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log });
   }

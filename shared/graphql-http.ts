@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -60,19 +60,31 @@ function driverCodeOf(error: unknown): string {
   return typeof thrown === 'string' ? thrown : '';
 }
 
+/** One run of Apollo's pipeline for an HTTP request. */
+export interface GraphQLExecution<TContext extends BaseContext> {
+  response: HTTPGraphQLResponse;
+  /** The context it ran with; undefined when Apollo answered before building one. */
+  context: TContext | undefined;
+}
+
 export interface GraphQLRouteOptions<TContext extends BaseContext> {
   path?: string;
   /** Builds the per-request context; may throw an AppError (e.g. UNAUTHENTICATED) to refuse the request. */
   context: (request: FastifyRequest, reply: FastifyReply) => Promise<TContext>;
   /** Runs after execution, before the response is sent (e.g. to copy upstream headers). */
   onResponse?: (context: TContext, reply: FastifyReply) => void;
+  /**
+   * Runs `execute` for the request, or answers it with another execution's result (the gateway
+   * shares one among identical requests in flight); by default each request runs its own.
+   */
+  execution?: (request: FastifyRequest, execute: () => Promise<GraphQLExecution<TContext>>) => Promise<GraphQLExecution<TContext>>;
 }
 
 /** Serves a started ApolloServer over GET and POST on `path` (default `/graphql`). */
 export function mountGraphQL<TContext extends BaseContext>(
   app: FastifyInstance,
   apollo: ApolloServer<TContext>,
-  { path = '/graphql', context, onResponse }: GraphQLRouteOptions<TContext>,
+  { path = '/graphql', context, onResponse, execution }: GraphQLRouteOptions<TContext>,
 ): void {
   app.route({
     method: ['GET', 'POST'],
@@ -85,16 +97,20 @@ export function mountGraphQL<TContext extends BaseContext>(
       return reply.code(statusOf(code)).send({ errors: [{ message, extensions: { code } }] });
     },
     handler: async (request, reply) => {
-      let built: TContext | undefined;
-      const response = await apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: {
-          method: request.method.toUpperCase(),
-          headers: toHeaderMap(request.headers),
-          search: searchOf(request.url),
-          body: request.body,
-        },
-        context: async () => (built = await context(request, reply)),
-      });
+      const execute = async (): Promise<GraphQLExecution<TContext>> => {
+        let built: TContext | undefined;
+        const response = await apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: {
+            method: request.method.toUpperCase(),
+            headers: toHeaderMap(request.headers),
+            search: searchOf(request.url),
+            body: request.body,
+          },
+          context: async () => (built = await context(request, reply)),
+        });
+        return { response, context: built };
+      };
+      const { response, context: built } = await (execution ? execution(request, execute) : execute());
       if (built && onResponse) onResponse(built, reply);
       for (const [name, value] of response.headers) reply.header(name, value);
       reply.code(response.status ?? 200);

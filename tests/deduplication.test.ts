@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
 
@@ -10,7 +11,8 @@ let undeduplicated: HttpClient;
 
 beforeAll(async () => {
   stack = await startStack({ gatewayEnv: { RESPONSE_CACHE: 'off' } });
-  undeduplicated = await stack.startGateway({ SUBGRAPH_DEDUPLICATION: 'off' });
+  // Client deduplication off too: it would merge the burst before any subgraph call is made.
+  undeduplicated = await stack.startGateway({ SUBGRAPH_DEDUPLICATION: 'off', CLIENT_DEDUPLICATION: 'off' });
   alice = await stack.signIn('alice');
   bob = await stack.signIn('bob');
   productId = (await stack.gateway.post('/products', { name: 'Popular', supply_price: 7 }, { token: alice })).body.product_id;
@@ -63,4 +65,55 @@ test("different users' identical queries are not merged: nobody reads another's 
   ]);
   for (const answer of forAlice) expect(answer.body.data.order).toEqual({ id: String(order), name: 'mine' });
   for (const answer of forBob) expect(answer.body.data.order).toBeNull();
+});
+
+/**
+ * Forwards every call to `target` (a subgraph's origin) at once, and holds the answers to queries,
+ * not to mutations, `holdMs` before passing them on: a query reads the database at once but stays
+ * in flight while a mutation is answered.
+ */
+async function answerHoldingProxy(target: string, holdMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const headers = { ...incoming.headers } as Record<string, string>;
+      delete headers.host;
+      delete headers.connection;
+      const post = incoming.method === 'POST';
+      const answer = await fetch(`${target}${incoming.url}`, { method: incoming.method, headers, body: post ? body : undefined });
+      const text = Buffer.from(await answer.arrayBuffer());
+      if (post && !body.toString('utf8').startsWith('{"query":"mutation')) await new Promise((resolve) => setTimeout(resolve, holdMs));
+      outgoing.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('a query sent after a mutation was answered does not join a subgraph call that read before it', async () => {
+  const holding = await answerHoldingProxy(new URL(stack.subgraphUrls.order!).origin, 400);
+  try {
+    // Client deduplication off, so the two reads below reach the subgraph layer as two executions.
+    const gateway = await stack.startGateway({ RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', SUBGRAPH_ORDER_URLS: holding.url, HEALTH_CHECK_INTERVAL_MS: '60000' });
+    const other = (await gateway.post('/products', { name: 'Second', supply_price: 3 }, { token: alice })).body.product_id;
+    const order = (await gateway.post('/order', { name: 'growing', product_ids: [productId] }, { token: alice })).body.order_id;
+    const read = () => gateway.post('/graphql', { query: 'query Growing($id: ID!) { order(id: $id) { products { name } } }', variables: { id: String(order) } }, { token: alice });
+    const before = read(); // its order call has read the order and is held by the proxy
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const added = await gateway.post('/graphql', { query: `mutation { addProductToOrder(orderId: "${order}", productId: "${other}") { id } }` }, { token: alice });
+    expect(added.body.errors).toBeUndefined();
+    const after = await read();
+    expect(after.body.data.order.products.map((product: { name: string }) => product.name)).toEqual(['Popular', 'Second']);
+    expect((await before).body.data.order.products.map((product: { name: string }) => product.name)).toEqual(['Popular']);
+  } finally {
+    await holding.close();
+  }
 });

@@ -4,6 +4,8 @@ import type { FetchLike } from '../../shared/balanced-fetch';
 export interface DeduplicationOptions {
   /** Merge identical in-flight subgraph queries. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   enabled: boolean;
+  /** The queries in flight to every subgraph of the gateway (one `SubgraphQueriesInFlight` for all). */
+  inFlight: SubgraphQueriesInFlight;
 }
 
 /**
@@ -14,6 +16,34 @@ export interface DeduplicationOptions {
 const QUERY_BODY = /^\{"query":"(?:query\b|\{)/;
 
 /**
+ * The subgraph queries in flight, of every subgraph of one gateway, by subgraph, headers and body.
+ * A query that starts after a write was answered must see it (read your writes), so it must not
+ * join a call that may have read the data before: every mutation's answer, from any subgraph (an
+ * order's products live in another), closes the calls in flight to newcomers. They still finish
+ * for the requests that made them.
+ */
+export class SubgraphQueriesInFlight {
+  private readonly calls = new Map<string, Promise<AnswerResponse>>();
+
+  join(key: string): Promise<AnswerResponse> | undefined {
+    return this.calls.get(key);
+  }
+
+  /** Remembers `call` under `key` until it is answered, or a write closes it first. */
+  lead(key: string, call: Promise<AnswerResponse>): void {
+    this.calls.set(key, call);
+    const forget = () => {
+      if (this.calls.get(key) === call) this.calls.delete(key);
+    };
+    call.then(forget, forget);
+  }
+
+  writeAnswered(): void {
+    this.calls.clear();
+  }
+}
+
+/**
  * Merges identical subgraph queries in flight: while one is on its way, a second one with the
  * same subgraph, headers and body (so the same user, operation and variables) waits for the
  * first's answer instead of being sent. A burst of one popular query costs one subgraph call.
@@ -21,17 +51,22 @@ const QUERY_BODY = /^\{"query":"(?:query\b|\{)/;
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function useDeduplication(name: string, fetcher: FetchLike, { enabled }: DeduplicationOptions): FetchLike {
+export function useDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: DeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
-  const inFlight = new Map<string, Promise<AnswerResponse>>();
   return (url, init = {}) => {
     const body = init.body;
-    if (typeof body !== 'string' || !QUERY_BODY.test(body)) return fetcher(url, init);
+    if (typeof body !== 'string' || !QUERY_BODY.test(body)) {
+      // Closed once answered, success or not: a failed answer may still have written.
+      const written = () => inFlight.writeAnswered();
+      const sent = fetcher(url, init);
+      sent.then(written, written);
+      return sent;
+    }
     const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body}`;
-    const pending = inFlight.get(key);
+    const pending = inFlight.join(key);
     if (pending) return pending.then((response) => response.clone());
-    const sent = fetcher(url, init).finally(() => inFlight.delete(key));
-    inFlight.set(key, sent);
+    const sent = fetcher(url, init);
+    inFlight.lead(key, sent);
     return sent.then((response) => response.clone());
   };
 }

@@ -29,7 +29,7 @@ interface GraphQLBody {
 }
 
 /** Only plain single requests: no batches, no persisted-query or other extensions. */
-function plainBody(body: unknown): GraphQLBody | undefined {
+export function plainBody(body: unknown): GraphQLBody | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const { query, operationName, variables, extensions } = body as Record<string, unknown>;
   if (typeof query !== 'string' || extensions !== undefined) return undefined;
@@ -38,7 +38,8 @@ function plainBody(body: unknown): GraphQLBody | undefined {
   return body as GraphQLBody;
 }
 
-function operationOf(document: KnownDocument, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+/** The operation a request runs: the named one, or the document's only one. */
+export function operationOf(document: Pick<KnownDocument, 'operations'>, operationName: string | null | undefined): OperationDefinitionNode | undefined {
   const { operations } = document;
   if (operationName) return operations.find((operation) => operation.name?.value === operationName);
   return operations.length === 1 ? operations[0] : undefined;

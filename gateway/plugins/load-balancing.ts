@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors';
 import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { subgraphKey } from '../config';
-import { useDeduplication } from './deduplication';
+import { SubgraphQueriesInFlight, useDeduplication } from './deduplication';
 import type { GatewayContext } from '../context';
 
 type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
@@ -72,6 +72,7 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, deduplicate, proof, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
+  const inFlight = new SubgraphQueriesInFlight();
   const buildService = ({ name, url }: ServiceEndpointDefinition) => {
     known.add(subgraphKey(name));
     const urls = subgraphUrls[subgraphKey(name)] ?? (url ? [url] : []);
@@ -98,7 +99,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
           throw error instanceof AppError ? error.toGraphQLError() : error;
         }
       },
-      { enabled: deduplicate },
+      { enabled: deduplicate, inFlight },
     );
     return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher }, proof);
   };

@@ -9,12 +9,15 @@ import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
+import type { RequestDeduplication, RestExecution } from './request-deduplication';
 import { ageOf, type Lookup, type QueryIdentity, type ResponseCache } from './response-cache';
 
 export interface RestBridgeOptions {
   routes: readonly BridgedRoute[];
   /** When set, cached query responses are answered before any GraphQL runs. */
   cache?: ResponseCache;
+  /** When set, identical reads in flight share one execution (`CLIENT_DEDUPLICATION`). */
+  deduplication?: RequestDeduplication;
 }
 
 /** A stored operation, prepared once. */
@@ -89,9 +92,11 @@ export function lookUp(
  * pipeline as `/graphql` (same auth, load balancing, error masking), then reshaping the result
  * into the legacy JSON. Errors are answered once, from the catalogue: code → status.
  */
-export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache }: RestBridgeOptions): void {
+export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache, deduplication }: RestBridgeOptions): void {
   for (const bridged of routes) {
     const { route, operation: prepared } = bridged;
+    // Only reads: a mutation route's every request must run (and sign-in, a GET, is a mutation).
+    const shared = deduplication && route.method === 'GET' && isCachedRead(bridged) ? deduplication : undefined;
     app.route({
       method: route.method,
       url: route.url,
@@ -108,8 +113,13 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
           }
           context.cacheKey = key;
         }
-        const response = await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context });
-        if (context.upstream.serverPort) reply.header('server-port', context.upstream.serverPort);
+        const execute = async (): Promise<RestExecution> => ({
+          response: await apollo.executeOperation({ query: prepared.text, operationName: route.operation, variables }, { contextValue: context }),
+          context,
+        });
+        // A follower answers with the leader's response and context: same data, headers and Server-Port.
+        const { response, context: executed } = await (shared ? shared.rest(route.url, context.userId, variables, execute) : execute());
+        if (executed.upstream.serverPort) reply.header('server-port', executed.upstream.serverPort);
         // Cache-Control, Age and X-Cache as Apollo set them; the body is ours to shape.
         for (const [name, value] of response.http.headers) if (name !== 'content-type') reply.header(name, value);
         if (response.body.kind !== 'single') throw new Error(`${route.operation} returned an incremental response`);

@@ -12,6 +12,8 @@ export const SpanAttribute = {
   userId: 'enduser.id',
   /** `HIT` or `MISS`: whether the gateway's response cache answered. */
   cache: 'app.cache',
+  /** Set on a request answered with an identical request's execution, which was in flight (so no subgraph spans of its own). */
+  deduplicated: 'app.deduplicated',
   /** The `Server-Port` of the subgraph instance that answered a gateway fetch. */
   serverPort: 'app.server_port',
   /** The error catalogue code a request failed with. */
