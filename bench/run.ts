@@ -125,8 +125,10 @@ async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${token}` };
     const cached = stack.processes.gateway!;
     const uncached = await stack.startGateway('gateway-uncached', { RESPONSE_CACHE: 'off' });
-    // Without deduplication too: what the rest of the work is worth when no two requests are alike.
-    const plain = await stack.startGateway('gateway-plain', { RESPONSE_CACHE: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
+    // Without client deduplication: each request executes, identical subgraph calls still merge.
+    const ownExecutions = await stack.startGateway('gateway-own-executions', { RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off' });
+    // Without either deduplication: what the rest of the work is worth when no two requests are alike.
+    const plain = await stack.startGateway('gateway-plain', { RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
     // V8's own heap growth instead of HEAP_GROWTH_PERCENT's default: what that setting saves (README "Memory").
     const v8Growth = await stack.startGateway('gateway-v8-growth', { RESPONSE_CACHE: 'off', HEAP_GROWTH_PERCENT: '0' });
     const stock = await stack.startBesideGateway('stock', 'bench/stock-gateway.ts', {});
@@ -146,11 +148,13 @@ async function main(): Promise<void> {
         ...graphql(PRODUCT_QUERY, { id: String(productId) }, { [PROOF_HEADER]: signProof({ secret: subgraphSecret }, undefined, PRODUCT_QUERY, Date.now() + 3_600_000) }),
       },
       { scenario: 'product(id)', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
+      { scenario: 'product(id)', name: 'our gateway (cache off, client deduplication off)', url: at(ownExecutions, '/graphql'), process: ownExecutions, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
       { scenario: 'product(id)', name: 'our gateway (cache off, deduplication off)', url: at(plain, '/graphql'), process: plain, ...graphql(PRODUCT_QUERY, { id: String(productId) }, auth) },
       { scenario: 'product(id)', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(PRODUCT_QUERY, { id: String(productId) }, { 'x-user-id': userId }) },
       { scenario: 'GET /products/{id}', name: 'REST layer (cache off)', url: at(uncached, `/products/${productId}`), process: uncached, headers: auth },
       { scenario: 'order with 3 products', name: 'our gateway (cache off)', url: at(uncached, '/graphql'), process: uncached, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: "our gateway (cache off, V8's own heap growth)", url: at(v8Growth, '/graphql'), process: v8Growth, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
+      { scenario: 'order with 3 products', name: 'our gateway (cache off, client deduplication off)', url: at(ownExecutions, '/graphql'), process: ownExecutions, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: 'our gateway (cache off, deduplication off)', url: at(plain, '/graphql'), process: plain, ...graphql(ORDER_QUERY, { id: String(orderId) }, auth) },
       { scenario: 'order with 3 products', name: 'stock Apollo Gateway', url: at(stock, '/'), process: stock, ...graphql(ORDER_QUERY, { id: String(orderId) }, { 'x-user-id': userId }) },
       { scenario: 'cached order', name: 'cached GET /order/{id} (REST)', url: at(cached, `/order/${orderId}`), process: cached, headers: auth },
@@ -208,7 +212,9 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
     'stock gateway / direct subgraph, product(id)': percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')),
     'our gateway / stock gateway, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'stock Apollo Gateway')),
     'our gateway / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off)'), rate('order with 3 products', 'stock Apollo Gateway')),
+    'our gateway without client deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, client deduplication off)'), rate('product(id)', 'direct product subgraph')),
     'our gateway without deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, deduplication off)'), rate('product(id)', 'direct product subgraph')),
+    'our gateway without client deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, client deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
     'our gateway without deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
     'cached REST order read / bare server': percent(rate('cached order', 'cached GET /order/{id} (REST)'), rate('ceiling', 'bare Node http, fixed JSON body')),
     'cached GraphQL order query / bare server': percent(rate('cached order', 'cached GraphQL order query'), rate('ceiling', 'bare Node http, fixed JSON body')),

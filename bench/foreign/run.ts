@@ -65,6 +65,7 @@ export interface ForeignResult {
 }
 
 const OURS = 'our gateway';
+const OURS_OWN_EXECUTIONS = 'our gateway (client deduplication off)';
 const OURS_PLAIN = 'our gateway (deduplication off)';
 const HIVE = 'Hive Gateway';
 const STOCK = 'stock Apollo Gateway';
@@ -131,6 +132,9 @@ function ratiosOf(rows: ForeignRow[]): Record<string, string> {
   return {
     'our gateway / Hive Gateway, req/s': percent(row(OURS).requestsPerSecond, row(HIVE).requestsPerSecond),
     'our gateway / Hive Gateway, CPU per request (lower is better)': percent(row(OURS).cpuMsPerRequest, row(HIVE).cpuMsPerRequest),
+    // Hive Gateway merges identical subgraph calls by default, not client requests: this row is like for like.
+    'our gateway without client deduplication / Hive Gateway, req/s': percent(row(OURS_OWN_EXECUTIONS).requestsPerSecond, row(HIVE).requestsPerSecond),
+    'our gateway without client deduplication / Hive Gateway, CPU per request (lower is better)': percent(row(OURS_OWN_EXECUTIONS).cpuMsPerRequest, row(HIVE).cpuMsPerRequest),
     'our gateway without deduplication / Hive Gateway, req/s': percent(row(OURS_PLAIN).requestsPerSecond, row(HIVE).requestsPerSecond),
     'our gateway / stock Apollo Gateway, req/s': percent(row(OURS).requestsPerSecond, row(STOCK).requestsPerSecond),
     'our gateway / stock Apollo Gateway, CPU per request (lower is better)': percent(row(OURS).cpuMsPerRequest, row(STOCK).cpuMsPerRequest),
@@ -194,7 +198,8 @@ export async function runForeignBenchmark(options: ForeignOptions, buildDir?: st
       return running;
     };
     const ours = await start(OURS, compiled('gateway/index.ts'), ourEnv);
-    const plain = await start(OURS_PLAIN, compiled('gateway/index.ts'), { ...ourEnv, SUBGRAPH_DEDUPLICATION: 'off' });
+    const ownExecutions = await start(OURS_OWN_EXECUTIONS, compiled('gateway/index.ts'), { ...ourEnv, CLIENT_DEDUPLICATION: 'off' });
+    const plain = await start(OURS_PLAIN, compiled('gateway/index.ts'), { ...ourEnv, CLIENT_DEDUPLICATION: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
     const stock = await start(STOCK, compiled('bench/stock-gateway.ts'), { SUPERGRAPH_PATH: supergraphFile, SUBGRAPH_SECRET: '', ...routing });
     const hive = await startHive(supergraphFile);
     children.push(hive);
@@ -206,6 +211,7 @@ export async function runForeignBenchmark(options: ForeignOptions, buildDir?: st
     const at = (running: RunningProcess, path: string) => `http://127.0.0.1:${running.port}${path}`;
     const targets: Target[] = [
       { name: OURS, process: ours, url: at(ours, '/graphql'), headers: ourHeaders },
+      { name: OURS_OWN_EXECUTIONS, process: ownExecutions, url: at(ownExecutions, '/graphql'), headers: ourHeaders },
       { name: OURS_PLAIN, process: plain, url: at(plain, '/graphql'), headers: ourHeaders },
       { name: HIVE, process: hive, url: at(hive, '/graphql'), headers: json },
       { name: STOCK, process: stock, url: at(stock, '/'), headers: json },
