@@ -1,4 +1,3 @@
-import { createClient } from '@redis/client';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { CacheSettings } from '../../shared/cache-store';
@@ -52,6 +51,8 @@ return {current, ttl}
 `;
 
 function redisCounter(url: string, prefix: string, timeoutMs: number, log: FastifyBaseLogger): RateCounter {
+  // Loaded only when Redis is used (see shared/cache-store.ts).
+  const { createClient } = require('@redis/client') as typeof import('@redis/client');
   const client = createClient({
     url,
     // Fail fast while Redis is down instead of queueing commands; keep reconnecting in the background.
