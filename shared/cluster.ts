@@ -20,7 +20,10 @@ export interface ClusterOptions {
 
 /** Pause before replacing a worker that died; doubled for each further young death in a row. */
 const RESTART_DELAY_MS = 500;
-/** A worker dying within this long of its fork failed to start, or fails at once: restarting may not help. */
+/**
+ * A worker dying before it listens, or within this long of its fork, died young: it failed to
+ * start, or fails at once, and restarting it may not help.
+ */
 const YOUNG_DEATH_MS = 10_000;
 /** Young deaths in a row after which the primary gives up and exits 1. */
 const MAX_YOUNG_DEATHS = 5;
@@ -61,8 +64,8 @@ function loadOrExit({ name, loadWorkerCount }: ClusterOptions): number {
  * the last worker does: 0 when every one closed cleanly, else 1.
  */
 function superviseWorkers(name: string) {
-  /** Each living worker, with the time it was forked. */
-  const living = new Map<Worker, number>();
+  /** Each living worker: when it was forked, and whether it listens yet. */
+  const living = new Map<Worker, { forkedAt: number; listening: boolean }>();
   const restarts = new Set<NodeJS.Timeout>();
   let youngDeaths = 0;
   /** The signal the workers were sent to stop, once stopping. */
@@ -73,7 +76,11 @@ function superviseWorkers(name: string) {
     const worker = cluster.fork();
     // A worker's 'error' (a failed fork, a failed message) must not throw in the primary; its exit follows.
     worker.on('error', (error) => console.error(`${name}: worker ${worker.process.pid}: ${error.message}`));
-    living.set(worker, Date.now());
+    worker.once('listening', () => {
+      const state = living.get(worker);
+      if (state) state.listening = true;
+    });
+    living.set(worker, { forkedAt: Date.now(), listening: false });
   };
 
   const exitOnceEmpty = () => {
@@ -92,10 +99,10 @@ function superviseWorkers(name: string) {
     exitOnceEmpty();
   };
 
-  const replace = (worker: Worker, how: string, age: number) => {
-    youngDeaths = age < YOUNG_DEATH_MS ? youngDeaths + 1 : 0;
+  const replace = (worker: Worker, how: string, diedYoung: boolean) => {
+    youngDeaths = diedYoung ? youngDeaths + 1 : 0;
     if (youngDeaths >= MAX_YOUNG_DEATHS) {
-      console.error(`${name}: ${youngDeaths} workers in a row died within ${YOUNG_DEATH_MS / 1000} s of starting: giving up`);
+      console.error(`${name}: ${youngDeaths} workers in a row died before listening or within ${YOUNG_DEATH_MS / 1000} s of starting: giving up`);
       failed = true;
       return stop('SIGTERM');
     }
@@ -109,10 +116,10 @@ function superviseWorkers(name: string) {
   };
 
   cluster.on('exit', (worker, code, signal) => {
-    const age = Date.now() - (living.get(worker) ?? 0);
+    const state = living.get(worker);
     living.delete(worker);
     const how = signal ? `signal ${signal}` : `status ${code}`;
-    if (!stopping) return replace(worker, how, age);
+    if (!stopping) return replace(worker, how, !state?.listening || Date.now() - state.forkedAt < YOUNG_DEATH_MS);
     // One that died of the very signal sent had not installed its handlers yet: still starting, nothing in flight.
     if (code !== 0 && signal !== stopping) {
       failed = true;
