@@ -5,6 +5,7 @@ import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../sha
 import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
+import { readWorkerCount } from '../shared/worker-count';
 import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
 import type { OperationLimits } from './plugins/operation-limits';
 import type { RateLimitSettings } from './plugins/rate-limit';
@@ -82,6 +83,14 @@ export interface GatewayConfig {
    * `REDIS_URL` is set, under `CACHE_NAMESPACE`.
    */
   rateLimit: RateLimitSettings;
+  /**
+   * Processes serving the gateway. 1 serves from this process. More make this process a primary
+   * that forks that many workers (`node:cluster`) sharing its port, for machines with more cores
+   * than one gateway process keeps busy; "auto" is one per core this process may use
+   * (`os.availableParallelism()`). The workers share no memory, so with more than one, `REDIS_URL`
+   * is required while the response cache or rate limits are on. `GATEWAY_WORKERS`, @default 1
+   */
+  workers: number;
 }
 
 const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
@@ -127,9 +136,29 @@ function readRateLimit(reader: EnvReader): RateLimitSettings {
   };
 }
 
+/**
+ * GATEWAY_WORKERS, refused above 1 when the workers would answer wrongly: a mutation through one
+ * worker bumps the invalidation tags in that worker's memory only, so the others keep serving the
+ * old response; and each worker would count rates on its own, multiplying the limits.
+ */
+function readWorkers(reader: EnvReader, shared: { cache: CacheSettings; responseCache: boolean; rateLimit: RateLimitSettings }): number {
+  const workers = readWorkerCount(reader, 'GATEWAY_WORKERS');
+  const inMemory = [shared.responseCache && 'the response cache (RESPONSE_CACHE)', shared.rateLimit.enabled && 'rate limits (RATE_LIMIT)'].filter(Boolean);
+  if (workers > 1 && shared.cache.redisUrl === undefined && inMemory.length > 0) {
+    reader.problem(
+      `GATEWAY_WORKERS is ${workers} with ${inMemory.join(' and ')} on but no REDIS_URL: the response cache's invalidation tags ` +
+        'and the rate counters must be shared by the workers, so set REDIS_URL (or turn those off)',
+    );
+  }
+  return workers;
+}
+
 export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfig> {
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
+  const cache = readCacheSettings(reader);
+  const responseCache = reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on';
+  const rateLimit = readRateLimit(reader);
   return reader.finish({
     http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
     supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
@@ -145,13 +174,14 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     apolloTelemetry: reader.oneOf('APOLLO_TELEMETRY', ['on', 'off'] as const, 'off') === 'on',
     jwt: readJwtSettings(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),
-    cache: readCacheSettings(reader),
-    responseCache: reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on',
+    cache,
+    responseCache,
     responseCacheMaxTtlSeconds: reader.int('RESPONSE_CACHE_MAX_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
     restOperationsDir: join(ROOT, 'schema', 'operations', 'rest'),
     graphqlIde: devSwitch(reader, 'GRAPHQL_IDE'),
     introspection: devSwitch(reader, 'GRAPHQL_INTROSPECTION'),
     operationLimits: readOperationLimits(reader),
-    rateLimit: readRateLimit(reader),
+    rateLimit,
+    workers: readWorkers(reader, { cache, responseCache, rateLimit }),
   });
 }

@@ -1,9 +1,23 @@
-import './tracing'; // first: tracing must start before anything it traces is loaded
-import { runServer } from '../shared/run-server';
-import { loadGatewayConfig } from './config';
-import { createGatewayServer } from './server';
+// Which part this process plays is settled first, from GATEWAY_WORKERS alone, loading nothing that
+// tracing patches: the gateway (serve.ts) must start tracing before anything it traces loads, and
+// a cluster primary serves nothing, so of the gateway it loads only the config. Hence require()
+// below rather than imports, which would load every branch.
+import { EnvReader } from '../shared/config';
+import { readWorkerCount } from '../shared/worker-count';
 
-void runServer('gateway', async () => {
-  const config = loadGatewayConfig();
-  return { app: await createGatewayServer(config), http: config.http };
-});
+// A bad value reads as 1 here: this process then serves alone, and its config refuses the value
+// along with every other problem.
+if (readWorkerCount(new EnvReader(process.env), 'GATEWAY_WORKERS') === 1) {
+  require('./serve');
+} else {
+  const { runCluster } = require('../shared/cluster') as typeof import('../shared/cluster');
+  runCluster({
+    name: 'gateway',
+    loadWorkerCount: () => {
+      // Every setting a worker reads, tracing's included: a bad one fails here, once.
+      (require('../shared/tracing/config') as typeof import('../shared/tracing/config')).loadTracingSettings();
+      return (require('./config') as typeof import('./config')).loadGatewayConfig().workers;
+    },
+    serve: () => require('./serve'),
+  });
+}

@@ -23,7 +23,12 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
     console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal must not cut the drain short (the grace timer bounds it): it comes whenever
+    // a cluster primary forwards the signal its workers' group got too (a terminal's Ctrl-C).
+    if (stopping) return;
+    stopping = true;
     app.log.info({ signal }, `${name}: stopping`);
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
     app.close().then(stopTracing).then(
@@ -31,8 +36,8 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 /**

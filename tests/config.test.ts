@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGatewayConfig } from '../gateway/config';
 import { ConfigError } from '../shared/config';
@@ -88,4 +88,28 @@ test.each([
   ['no pairs at all', { JWT_KEYS: ',' }, /at least one/],
 ])('JWT_KEYS with %s is refused', (_case, env, message) => {
   expect(() => loadAuthConfig({ DATA_DIR: dataDir, ...env })).toThrow(message);
+});
+
+test('GATEWAY_WORKERS: 1 unless set, "auto" one per core, a whole number from 1 to 64 otherwise', () => {
+  const shared = { DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:6379' };
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).workers).toBe(1);
+  expect(loadGatewayConfig({ ...shared, GATEWAY_WORKERS: '3' }).workers).toBe(3);
+  expect(loadGatewayConfig({ ...shared, GATEWAY_WORKERS: 'auto' }).workers).toBe(Math.min(availableParallelism(), 64));
+  for (const value of ['0', '65', 'two', '1.5', '-2', 'AUTO']) {
+    expect(() => loadGatewayConfig({ ...shared, GATEWAY_WORKERS: value })).toThrow(`GATEWAY_WORKERS must be "auto" or a whole number from 1 to 64, got "${value}"`);
+  }
+});
+
+test('GATEWAY_WORKERS above 1 needs REDIS_URL while the response cache or rate limits are on: their state must be shared', () => {
+  const workers = { DATA_DIR: dataDir, GATEWAY_WORKERS: '2' };
+  expect(() => loadGatewayConfig(workers)).toThrow(
+    "GATEWAY_WORKERS is 2 with the response cache (RESPONSE_CACHE) on but no REDIS_URL: the response cache's invalidation tags and the rate counters must be shared by the workers, so set REDIS_URL (or turn those off)",
+  );
+  expect(() => loadGatewayConfig({ ...workers, RESPONSE_CACHE: 'off', NODE_ENV: 'production' })).toThrow(/with rate limits \(RATE_LIMIT\) on but no REDIS_URL/);
+  expect(() => loadGatewayConfig({ ...workers, RATE_LIMIT: 'on' })).toThrow(/the response cache \(RESPONSE_CACHE\) and rate limits \(RATE_LIMIT\) on/);
+  expect(loadGatewayConfig({ ...workers, RESPONSE_CACHE: 'off' }).workers).toBe(2);
+  expect(loadGatewayConfig({ ...workers, RESPONSE_CACHE: 'off', RATE_LIMIT: 'off', NODE_ENV: 'production' }).workers).toBe(2);
+  expect(loadGatewayConfig({ ...workers, NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:6379' }).workers).toBe(2);
+  // One worker keeps everything in one process's memory, as without the setting.
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, GATEWAY_WORKERS: '1', NODE_ENV: 'production' }).workers).toBe(1);
 });
