@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { startProcessStack, type RunningProcess } from '../tests/fixtures/processes';
+import { cpuMs } from './proc-stats';
 
 /**
  * What client deduplication (`CLIENT_DEDUPLICATION`) is worth on `npm run bench`'s "order with 3
@@ -24,12 +24,6 @@ interface Sample {
   p99: number;
   cpuMsPerRequest: number;
   errors: number;
-}
-
-/** User plus system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function measure({ gateway }: Target, body: string, token: string, seconds: number): Promise<Sample> {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type RunningProcess } from '../tests/fixtures/processes';
+import { cpuMs, rssMb } from './proc-stats';
 
 /**
  * What `GATEWAY_WORKERS` is worth on `npm run bench`'s "order with 3 products" GraphQL query,
@@ -34,12 +35,6 @@ interface Sample {
   errors: number;
 }
 
-/** User plus system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** A process and its descendants: a clustered gateway's primary and its workers. */
 function processTree(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
@@ -69,12 +64,6 @@ async function measure({ gateway }: Target, body: string, token: string, seconds
     rssMb: Math.round(tree.reduce((sum, pid) => sum + rssMb(pid), 0)),
     errors: result.errors + result.timeouts + result.non2xx,
   };
-}
-
-/** Resident memory of a process, from /proc (Linux), in MB. */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type ProcessStack, type RunningProcess, type StackOptions } from '../tests/fixtures/processes';
+import { cpuMs, rssMb } from './proc-stats';
 import { foreignOptionsFromEnv, printForeign, recordForeign, runForeignBenchmark } from './foreign/run';
 import { runGrowth, type GrowthRow } from './growth';
 
@@ -34,18 +35,15 @@ interface Sample {
   p99: number;
   errors: number;
   rssMb: number;
+  /** CPU time (user + system) of the process under test over the run, per request it answered. */
+  cpuMsPerRequest: number;
 }
 
 const ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }';
 const PRODUCT_QUERY = 'query Product($id: ID!) { product(id: $id) { id name supplyPrice } }';
 
-/** Resident memory of a process, from /proc (Linux), in MB. */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Math.round(Number(match[1]) / 1024) : NaN;
-}
-
 async function measure(target: Target, seconds: number): Promise<Sample> {
+  const cpuBefore = cpuMs(target.process.pid);
   const result = await autocannon({
     url: target.url,
     method: target.method ?? 'GET',
@@ -60,6 +58,7 @@ async function measure(target: Target, seconds: number): Promise<Sample> {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     rssMb: rssMb(target.process.pid),
+    cpuMsPerRequest: result.requests.total > 0 ? (cpuMs(target.process.pid) - cpuBefore) / result.requests.total : NaN,
   };
 }
 
@@ -204,8 +203,10 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
       p99Ms: median(runs.map((run) => run.p99)),
       errors: runs.reduce((sum, run) => sum + run.errors, 0),
       rssMb: Math.max(...runs.map((run) => run.rssMb)),
+      cpuMsPerRequest: Math.round(1000 * median(runs.map((run) => run.cpuMsPerRequest))) / 1000,
     };
   });
+  const cpu = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.cpuMsPerRequest;
   const rate = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.requestsPerSecond;
   const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
   const ratios = {
@@ -217,13 +218,18 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
     'our gateway without deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, deduplication off)'), rate('product(id)', 'direct product subgraph')),
     'our gateway without client deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, client deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
     'our gateway without deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
+    // On 2 shared cores the subgraphs and the load generator bound the rate too: CPU per request is the gateway's own cost.
+    'our gateway without deduplication / stock gateway, order with 3 products, CPU per request (lower is better)': percent(
+      cpu('order with 3 products', 'our gateway (cache off, deduplication off)'),
+      cpu('order with 3 products', 'stock Apollo Gateway'),
+    ),
     'cached REST order read / bare server': percent(rate('cached order', 'cached GET /order/{id} (REST)'), rate('ceiling', 'bare Node http, fixed JSON body')),
     'cached GraphQL order query / bare server': percent(rate('cached order', 'cached GraphQL order query'), rate('ceiling', 'bare Node http, fixed JSON body')),
   };
   console.log(`\n${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, ${process.version}, SQLite, tracing off\n`);
-  console.log('| scenario | target | req/s (median) | p50 ms | p99 ms | errors | RSS MB |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} |`);
+  console.log('| scenario | target | req/s (median) | p50 ms | p99 ms | errors | RSS MB | CPU ms / request |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} | ${row.cpuMsPerRequest} |`);
   console.log('\n| ratio | value |\n|---|---|');
   for (const [name, value] of Object.entries(ratios)) console.log(`| ${name} | ${value} |`);
   console.log(`\nGrowth (our gateway, cache off, ${GROWTH_REQUESTS} sequential requests a case):\n`);
