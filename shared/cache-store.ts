@@ -44,6 +44,19 @@ export interface CacheStore {
 }
 
 const RECONNECT_MAX_DELAY_MS = 2000;
+
+/**
+ * How every Redis client of ours connects (the cache store's and the rate counter's): fail fast
+ * while Redis is down instead of queueing commands, and keep reconnecting in the background.
+ */
+export function redisClientOptions(url: string) {
+  return {
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), RECONNECT_MAX_DELAY_MS) },
+  };
+}
+
 /** Read (never written) to tell whether Redis answers. */
 const PING_KEY = 'readiness-ping';
 
@@ -54,15 +67,7 @@ export function createCacheStore(settings: CacheSettings, log: FastifyBaseLogger
   }
   // Loaded only when Redis is used: the Redis client is some 3 MB of heap a process without it need not carry.
   const { createKeyv } = require('@keyv/redis') as typeof import('@keyv/redis');
-  const keyv = createKeyv(
-    {
-      url: settings.redisUrl,
-      // Fail fast while Redis is down instead of queueing commands; keep reconnecting in the background.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), RECONNECT_MAX_DELAY_MS) },
-    },
-    { namespace, throwOnConnectError: false, throwOnErrors: true },
-  );
+  const keyv = createKeyv(redisClientOptions(settings.redisUrl), { namespace, throwOnConnectError: false, throwOnErrors: true });
   keyv.throwOnErrors = true;
   // Errors are reported through the failed operations; without a listener they would crash the process.
   keyv.on('error', () => undefined);

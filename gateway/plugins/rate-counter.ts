@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { CacheSettings } from '../../shared/cache-store';
+import { redisClientOptions, type CacheSettings } from '../../shared/cache-store';
 import { outageGuard } from '../../shared/outage-guard';
 
 /** Requests counted in the current window, and the ms until it ends. */
@@ -21,7 +21,6 @@ export interface RateCounter {
 
 /** Most keys (users and IPs) the in-memory counter tracks; the least recently seen are dropped first. */
 const MEMORY_KEYS = 100_000;
-const RECONNECT_MAX_DELAY_MS = 2000;
 
 export function createRateCounter(cache: CacheSettings, log: FastifyBaseLogger): RateCounter {
   return cache.redisUrl === undefined ? memoryCounter() : redisCounter(cache.redisUrl, `${cache.namespace}:rate-limit:`, cache.timeoutMs, log);
@@ -53,12 +52,7 @@ return {current, ttl}
 function redisCounter(url: string, prefix: string, timeoutMs: number, log: FastifyBaseLogger): RateCounter {
   // Loaded only when Redis is used (see shared/cache-store.ts).
   const { createClient } = require('@redis/client') as typeof import('@redis/client');
-  const client = createClient({
-    url,
-    // Fail fast while Redis is down instead of queueing commands; keep reconnecting in the background.
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), RECONNECT_MAX_DELAY_MS) },
-  });
+  const client = createClient(redisClientOptions(url));
   client.on('error', () => undefined); // failures surface through the commands; unhandled, they would crash the process
   client.connect().catch(() => undefined);
   const attempt = outageGuard({
