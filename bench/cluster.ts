@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type RunningProcess } from '../tests/fixtures/processes';
+import { median } from './measure';
 import { cpuMs, rssMb } from './proc-stats';
 
 /**
@@ -65,8 +66,6 @@ async function measure({ gateway }: Target, body: string, token: string, seconds
     errors: result.errors + result.timeouts + result.non2xx,
   };
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const build = compileBuild('bench-cluster');

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type ProcessStack, type RunningProcess, type StackOptions } from '../tests/fixtures/processes';
-import { cpuMs, rssMb } from './proc-stats';
+import { interleave, measure, summarize, type Sample } from './measure';
 import { foreignOptionsFromEnv, printForeign, recordForeign, runForeignBenchmark } from './foreign/run';
 import { runGrowth, type GrowthRow } from './growth';
 
@@ -29,37 +28,12 @@ interface Target {
   body?: string;
 }
 
-interface Sample {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  rssMb: number;
-  /** CPU time (user + system) of the process under test over the run, per request it answered. */
-  cpuMsPerRequest: number;
-}
-
 const ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }';
 const PRODUCT_QUERY = 'query Product($id: ID!) { product(id: $id) { id name supplyPrice } }';
 
-async function measure(target: Target, seconds: number): Promise<Sample> {
-  const cpuBefore = cpuMs(target.process.pid);
-  const result = await autocannon({
-    url: target.url,
-    method: target.method ?? 'GET',
-    headers: target.headers,
-    body: target.body,
-    connections: CONNECTIONS,
-    duration: seconds,
-  });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-    rssMb: rssMb(target.process.pid),
-    cpuMsPerRequest: result.requests.total > 0 ? (cpuMs(target.process.pid) - cpuBefore) / result.requests.total : NaN,
-  };
+function measureTarget(target: Target, seconds: number): Promise<Sample> {
+  const { url, method = 'GET', headers, body } = target;
+  return measure(target.process.pid, { url, method, headers, body, connections: CONNECTIONS, duration: seconds });
 }
 
 const graphql = (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => ({
@@ -163,11 +137,8 @@ async function main(): Promise<void> {
       ...(mysqlStack ? [await writeTarget(mysqlStack, 'MySQL')] : []),
     ];
     for (const target of targets) await check(target);
-    for (const target of targets) await measure(target, 2); // warm-up: JIT, caches, connections
-    const samples = new Map<Target, Sample[]>(targets.map((target) => [target, []]));
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const target of targets) samples.get(target)!.push(await measure(target, DURATION_SECONDS));
-    }
+    for (const target of targets) await measureTarget(target, 2); // warm-up: JIT, caches, connections
+    const samples = await interleave(targets, ROUNDS, (target) => measureTarget(target, DURATION_SECONDS));
     const growth = await runGrowth(stack, token, GROWTH_REQUESTS);
     report(targets, samples, restBytes, growth);
     await stack.close();
@@ -190,22 +161,8 @@ async function check(target: Target): Promise<void> {
   if (!response.ok || text.includes('"errors"')) throw new Error(`${target.scenario} / ${target.name}: ${response.status} ${text.slice(0, 300)}`);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number, growth: GrowthRow[]): void {
-  const rows = targets.map((target) => {
-    const runs = samples.get(target)!;
-    return {
-      scenario: target.scenario,
-      target: target.name,
-      requestsPerSecond: Math.round(median(runs.map((run) => run.requestsPerSecond))),
-      p50Ms: median(runs.map((run) => run.p50)),
-      p99Ms: median(runs.map((run) => run.p99)),
-      errors: runs.reduce((sum, run) => sum + run.errors, 0),
-      rssMb: Math.max(...runs.map((run) => run.rssMb)),
-      cpuMsPerRequest: Math.round(1000 * median(runs.map((run) => run.cpuMsPerRequest))) / 1000,
-    };
-  });
+  const rows = targets.map((target) => ({ scenario: target.scenario, target: target.name, ...summarize(samples.get(target)!) }));
   const cpu = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.cpuMsPerRequest;
   const rate = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.requestsPerSecond;
   const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;

@@ -3,12 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import autocannon from 'autocannon';
 import { loadGatewayConfig } from '../../gateway/config';
 import { issueAccessToken } from '../../shared/jwt';
 import { compileBuild } from '../../tests/fixtures/build';
 import { freePort, spawnProcess, type RunningProcess } from '../../tests/fixtures/processes';
-import { cpuMs, rssMb } from '../proc-stats';
+import { interleave, measure, summarize, type Sample, type Summary } from '../measure';
 import { ensureHiveGateway, HIVE_BIN, HIVE_DIR, spawnNode, stop, type BenchProcess } from './processes';
 import { BENCHMARK_BODY } from './query';
 import { OUR_GATEWAY_SETTINGS } from './settings';
@@ -32,24 +31,9 @@ interface Target {
   expectedBody?: string;
 }
 
-interface Sample {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  rssMb: number;
-  cpuMsPerRequest: number;
-}
-
-export interface ForeignRow {
+/** One gateway's rounds (`Summary`: medians, errors summed, highest RSS; CPU is the gateway process's, per request). */
+export interface ForeignRow extends Summary {
   target: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  rssMb: number;
-  /** Gateway process CPU (user + system) over a round divided by the requests it answered, median of the rounds. */
-  cpuMsPerRequest: number;
 }
 
 export interface ForeignResult {
@@ -71,27 +55,10 @@ const OURS_PLAIN = 'our gateway (deduplication off)';
 const HIVE = 'Hive Gateway';
 const STOCK = 'stock Apollo Gateway';
 
-async function measure(target: Target, seconds: number, connections: number): Promise<Sample> {
-  const cpuBefore = cpuMs(target.process.pid);
-  const result = await autocannon({
-    url: target.url,
-    method: 'POST',
-    headers: target.headers,
-    body: BENCHMARK_BODY,
-    connections,
-    duration: seconds,
-    // Counted as mismatches: an answer with `errors`, or anything else than the validated body.
-    expectBody: target.expectedBody,
-  });
-  const cpu = cpuMs(target.process.pid) - cpuBefore;
-  return {
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
-    rssMb: rssMb(target.process.pid),
-    cpuMsPerRequest: result.requests.total > 0 ? cpu / result.requests.total : NaN,
-  };
+function measureTarget(target: Target, seconds: number, connections: number): Promise<Sample> {
+  const { url, headers, expectedBody } = target;
+  // Counted as errors: an answer with `errors`, or anything else than the validated body.
+  return measure(target.process.pid, { url, method: 'POST', headers, body: BENCHMARK_BODY, connections, duration: seconds, expectBody: expectedBody });
 }
 
 /** Every gateway must give the same answer, without errors, before any is timed. */
@@ -109,23 +76,10 @@ async function validate(targets: Target[]): Promise<number> {
   return Buffer.byteLength(targets[0]!.expectedBody!);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round2 = (value: number) => Math.round(value * 100) / 100;
 const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
 
-function summarize(targets: Target[], samples: Map<Target, Sample[]>): ForeignRow[] {
-  return targets.map((target) => {
-    const runs = samples.get(target)!;
-    return {
-      target: target.name,
-      requestsPerSecond: Math.round(median(runs.map((run) => run.requestsPerSecond))),
-      p50Ms: median(runs.map((run) => run.p50)),
-      p99Ms: median(runs.map((run) => run.p99)),
-      errors: runs.reduce((sum, run) => sum + run.errors, 0),
-      rssMb: Math.max(...runs.map((run) => run.rssMb)),
-      cpuMsPerRequest: round2(median(runs.map((run) => run.cpuMsPerRequest))),
-    };
-  });
+function summarizeAll(targets: Target[], samples: Map<Target, Sample[]>): ForeignRow[] {
+  return targets.map((target) => ({ target: target.name, ...summarize(samples.get(target)!) }));
 }
 
 function ratiosOf(rows: ForeignRow[]): Record<string, string> {
@@ -218,12 +172,9 @@ export async function runForeignBenchmark(options: ForeignOptions, buildDir?: st
       { name: STOCK, process: stock, url: at(stock, '/'), headers: json },
     ];
     const responseBytes = await validate(targets);
-    for (const target of targets) await measure(target, options.warmupSeconds, options.connections); // JIT, plan caches, connections
-    const samples = new Map<Target, Sample[]>(targets.map((target) => [target, []]));
-    for (let round = 0; round < options.rounds; round += 1) {
-      for (const target of targets) samples.get(target)!.push(await measure(target, options.seconds, options.connections));
-    }
-    const results = summarize(targets, samples);
+    for (const target of targets) await measureTarget(target, options.warmupSeconds, options.connections); // JIT, plan caches, connections
+    const samples = await interleave(targets, options.rounds, (target) => measureTarget(target, options.seconds, options.connections));
+    const results = summarizeAll(targets, samples);
     return {
       date: new Date().toISOString(),
       node: process.version,

@@ -1,0 +1,64 @@
+import autocannon from 'autocannon';
+import { cpuMs, rssMb } from './proc-stats';
+
+/** One timed run of one target. */
+export interface Sample {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  /** Connection errors, timeouts, non-2xx answers, and answers other than `expectBody` when given. */
+  errors: number;
+  /** Resident memory of the process under test at the end of the run. */
+  rssMb: number;
+  /** CPU time (user + system) of the process under test over the run, per request it answered. */
+  cpuMsPerRequest: number;
+}
+
+/** The rounds of one target as a table row: medians of rate, latency and CPU, errors summed, the highest RSS. */
+export interface Summary {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  rssMb: number;
+  cpuMsPerRequest: number;
+}
+
+/** autocannon against one target, with the CPU and memory of `pid`, the process under test. */
+export async function measure(pid: number, options: autocannon.Options): Promise<Sample> {
+  const cpuBefore = cpuMs(pid);
+  const result = await autocannon(options);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
+    rssMb: rssMb(pid),
+    cpuMsPerRequest: result.requests.total > 0 ? (cpuMs(pid) - cpuBefore) / result.requests.total : NaN,
+  };
+}
+
+/**
+ * Every target once a round, `rounds` times over (A B C … A B C …), so that drift on a shared
+ * machine hits all of them alike.
+ */
+export async function interleave<T>(targets: readonly T[], rounds: number, run: (target: T) => Promise<Sample>): Promise<Map<T, Sample[]>> {
+  const samples = new Map<T, Sample[]>(targets.map((target) => [target, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const target of targets) samples.get(target)!.push(await run(target));
+  }
+  return samples;
+}
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export function summarize(runs: Sample[]): Summary {
+  return {
+    requestsPerSecond: Math.round(median(runs.map((run) => run.requestsPerSecond))),
+    p50Ms: median(runs.map((run) => run.p50)),
+    p99Ms: median(runs.map((run) => run.p99)),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    rssMb: Math.max(...runs.map((run) => run.rssMb)),
+    cpuMsPerRequest: Math.round(1000 * median(runs.map((run) => run.cpuMsPerRequest))) / 1000,
+  };
+}
