@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './fixtures/net';
 import { freePort, startProcessStack, type ProcessStack, type RunningProcess } from './fixtures/processes';
+import { startRelay, type Relay } from './fixtures/relay';
 
 const ROOT = join(__dirname, '..');
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,9 +17,8 @@ const IN_FLIGHT = 10;
 
 let stack: ProcessStack;
 let gateway: RunningProcess & { child: ChildProcess };
-let relay: Server;
+let relay: Relay | undefined;
 let holdMs = 0;
-let relayed = 0;
 let token: string;
 let orderId: string;
 let expected: unknown;
@@ -88,23 +88,6 @@ async function expectOrders(count: number, concurrency = 10): Promise<void> {
   }
 }
 
-/** Forwards to the product subgraph, holding each GraphQL call `holdMs` first. */
-function startRelay(target: string): Promise<string> {
-  relay = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', async () => {
-      if (request.url !== '/health') relayed += 1;
-      await new Promise((resolve) => setTimeout(resolve, request.url === '/health' ? 0 : holdMs));
-      const headers = Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)) as [string, string][];
-      const answer = await fetch(new URL(request.url!, target), { method: request.method, headers, body: request.method === 'POST' ? body : undefined });
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      response.end(await answer.text());
-    });
-  });
-  return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(relay.address() as { port: number }).port}/graphql`)));
-}
-
 /** Runs the gateway's entry to its end (it must fail to start): its exit status and output. */
 function runGatewayToExit(env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -134,13 +117,14 @@ beforeAll(async () => {
   orderId = String((await stack.gateway.post('/order', { name: 'cluster order', product_ids: productIds }, { token })).body.order_id);
   expected = (await stack.gateway.graphql(ORDER_QUERY, { id: orderId }, token)).body;
   expect(expected).toEqual({ data: { order: { id: orderId, name: 'cluster order', products: expect.any(Array) } } });
-  const relayUrl = await startRelay(`http://127.0.0.1:${stack.processes['product-a']!.port}`);
+  // Holds each GraphQL call `holdMs` (0 until the SIGTERM test) before forwarding it to the product subgraph.
+  relay = await startRelay(`http://127.0.0.1:${stack.processes['product-a']!.port}`, { call: () => holdMs });
   gateway = await stack.startGateway('cluster', {
     GATEWAY_WORKERS: '2',
     // The response cache stays on: with Redis its entries and invalidation tags are shared.
     REDIS_URL,
     CACHE_NAMESPACE: `cluster-${randomBytes(6).toString('hex')}`,
-    SUBGRAPH_PRODUCT_URLS: relayUrl,
+    SUBGRAPH_PRODUCT_URLS: relay.url,
     // Each request its own product call, so the relay counts every request it holds.
     SUBGRAPH_DEDUPLICATION: 'off',
   });
@@ -148,8 +132,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  relay?.closeAllConnections();
-  await new Promise((resolve) => relay?.close(resolve));
+  await relay?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -181,10 +164,10 @@ test('SIGTERM to the primary: the requests in flight complete, then every worker
   const workers = await bothWorkersListening();
   const exited = new Promise<number | null>((resolve) => gateway.child.once('exit', (code) => resolve(code)));
   holdMs = HOLD_MS;
-  relayed = 0;
+  relay!.calls.length = 0;
   // Operation names make each request its own (no response cache hit, no shared execution).
   const inFlight = Array.from({ length: IN_FLIGHT }, (_, index) => query(ORDER_QUERY.replace('query Order', `query Order${index}`)));
-  await waitFor(async () => relayed >= IN_FLIGHT, 'every request to reach the product subgraph', 20_000);
+  await waitFor(async () => relay!.calls.length >= IN_FLIGHT, 'every request to reach the product subgraph', 20_000);
   gateway.child.kill('SIGTERM');
 
   for (const answer of await Promise.all(inFlight)) expect(answer).toEqual({ status: 200, body: expected });

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { startRelay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
 
@@ -67,39 +67,9 @@ test("different users' identical queries are not merged: nobody reads another's 
   for (const answer of forBob) expect(answer.body.data.order).toBeNull();
 });
 
-/**
- * Forwards every call to `target` (a subgraph's origin) at once, and holds the answers to queries,
- * not to mutations, `holdMs` before passing them on: a query reads the database at once but stays
- * in flight while a mutation is answered.
- */
-async function answerHoldingProxy(target: string, holdMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', async () => {
-      const body = Buffer.concat(chunks);
-      const headers = { ...incoming.headers } as Record<string, string>;
-      delete headers.host;
-      delete headers.connection;
-      const post = incoming.method === 'POST';
-      const answer = await fetch(`${target}${incoming.url}`, { method: incoming.method, headers, body: post ? body : undefined });
-      const text = Buffer.from(await answer.arrayBuffer());
-      if (post && !body.toString('utf8').startsWith('{"query":"mutation')) await new Promise((resolve) => setTimeout(resolve, holdMs));
-      outgoing.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/graphql`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 test('a query sent after a mutation was answered does not join a subgraph call that read before it', async () => {
-  const holding = await answerHoldingProxy(new URL(stack.subgraphUrls.order!).origin, 400);
+  // Order calls read the database at once, but the answers to queries (not mutations) stay in flight 400 ms.
+  const holding = await startRelay(stack.subgraphUrls.order!, { answer: (body) => (body.startsWith('{"query":"mutation') ? 0 : 400) });
   try {
     // Client deduplication off, so the two reads below reach the subgraph layer as two executions.
     const gateway = await stack.startGateway({ RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', SUBGRAPH_ORDER_URLS: holding.url, HEALTH_CHECK_INTERVAL_MS: '60000' });

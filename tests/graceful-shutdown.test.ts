@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClient } from './fixtures/http';
 import { waitFor } from './fixtures/net';
 import { spawnProcess } from './fixtures/processes';
+import { startRelay, type Relay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 
 /** How long the relay holds each product call, so that the gateway has requests in flight when it is told to stop. */
@@ -12,43 +12,25 @@ const HOLD_MS = 600;
 const IN_FLIGHT = 20;
 
 let stack: Stack;
-let relay: Server;
-let relayed = 0;
+let relay: Relay | undefined;
 let dataDir: string;
-
-/** Forwards to a real product instance, headers and all, after HOLD_MS. */
-function startRelay(target: string): Promise<string> {
-  relay = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', async () => {
-      relayed += 1;
-      await new Promise((resolve) => setTimeout(resolve, request.url === '/health' ? 0 : HOLD_MS));
-      const headers = Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)) as [string, string][];
-      const answer = await fetch(new URL(request.url!, target), { method: request.method, headers, body: request.method === 'POST' ? body : undefined });
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-      response.end(await answer.text());
-    });
-  });
-  return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(relay.address() as { port: number }).port}/graphql`)));
-}
 
 beforeAll(async () => {
   stack = await startStack({ productInstances: 1 });
   dataDir = mkdtempSync(join(tmpdir(), 'graceful-'));
 });
 afterAll(async () => {
-  relay.closeAllConnections();
-  await new Promise((resolve) => relay.close(resolve));
+  await relay?.close();
   await stack.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('SIGTERM: the gateway stops accepting, finishes every in-flight request, and exits 0; every 2xx is stored', async () => {
-  const relayUrl = await startRelay(stack.productUrls[0]!);
+  // Forwards to a real product instance after HOLD_MS.
+  const held = (relay = await startRelay(stack.productUrls[0]!, { call: () => HOLD_MS }));
   const gateway = await spawnProcess('gateway', 'gateway/index.ts', {
     ...stack.gatewaySettings,
-    SUBGRAPH_PRODUCT_URLS: relayUrl,
+    SUBGRAPH_PRODUCT_URLS: held.url,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     DATA_DIR: dataDir,
@@ -59,9 +41,9 @@ test('SIGTERM: the gateway stops accepting, finishes every in-flight request, an
   const token = await stack.signIn();
   const exited = new Promise<number | null>((resolve) => gateway.child.once('exit', (code) => resolve(code)));
 
-  relayed = 0;
+  held.calls.length = 0;
   const writes = Array.from({ length: IN_FLIGHT }, (_, index) => client.post('/products', { name: `in-flight-${index}`, supply_price: index }, { token }));
-  await waitFor(async () => relayed >= IN_FLIGHT, 'every write to reach the product service', 10_000);
+  await waitFor(async () => held.calls.length >= IN_FLIGHT, 'every write to reach the product service', 10_000);
   gateway.child.kill('SIGTERM');
   await waitFor(async () => gateway.output().includes('gateway: stopping'), 'the gateway to start stopping', 5000);
 
