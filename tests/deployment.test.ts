@@ -3,14 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadGatewayConfig } from '../gateway/config';
 import { subgraphs } from '../schema/subgraphs';
+import { CONFIG_LOADERS as PROCESS_CONFIGS } from '../scripts/config-loaders';
 import type { Env } from '../shared/config';
-import { readMigrateSettings } from '../shared/database/migrate';
-import { loadTracingSettings } from '../shared/tracing/config';
-import { loadAuthConfig } from '../subgraphs/auth/config';
-import { loadOrderConfig } from '../subgraphs/order/config';
-import { loadProductConfig } from '../subgraphs/product/config';
 import {
   entryFile,
   runsCompiled,
@@ -25,18 +20,12 @@ import {
 } from './fixtures/deployment-files';
 import { runtimeImports } from './fixtures/runtime-imports';
 
-/** A service's own config plus the tracing settings, which every service's `tracing.ts` reads first. */
-const traced =
-  <T extends object>(load: (env: Env) => T) =>
-  (env: Env) => ({ ...load(env), tracing: loadTracingSettings(env) });
+const { tracing, migrate, ...longRunningProcesses } = PROCESS_CONFIGS;
 
-/** Each process's config loader, by the entry file that calls it. */
+/** Each process's config loader, by the entry file that calls it; a service's includes tracing's settings, which its `tracing.ts` reads first. */
 const CONFIG_LOADERS: Record<string, (env: Env) => object> = {
-  'gateway/index.ts': traced(loadGatewayConfig),
-  'subgraphs/auth/index.ts': traced(loadAuthConfig),
-  'subgraphs/product/index.ts': traced(loadProductConfig),
-  'subgraphs/order/index.ts': traced(loadOrderConfig),
-  'shared/database/migrate.ts': readMigrateSettings,
+  ...Object.fromEntries(Object.values(longRunningProcesses).map(({ entry, load }) => [entry, (env: Env) => ({ ...load(env), tracing: tracing!.load(env) })])),
+  [migrate!.entry]: migrate!.load,
 };
 
 const packageJson = JSON.parse(readRootFile('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
