@@ -77,7 +77,7 @@ export async function runGrowth(stack: ProcessStack, token: string, requests: nu
     const ids = await createProducts(stack, token, LIST_SIZE);
     for (const size of ORDER_SIZES) {
       const order = await stack.gateway.post('/order', { name: `order of ${size}`, product_ids: ids.slice(0, size) }, { token });
-      if (order.status !== 201) throw new Error(`order of ${size}: ${order.status} ${JSON.stringify(order.body)}`);
+      if (order.status !== 200) throw new Error(`order of ${size}: ${order.status} ${JSON.stringify(order.body)}`);
       const body = JSON.stringify({ query: ORDER_QUERY, variables: { id: String(order.body.order_id) } });
       const send = async () => {
         const answer = await request(graphqlUrl, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });

@@ -50,7 +50,7 @@ async function seed(stack: ProcessStack, token: string) {
     productIds.push(created.body.product_id);
   }
   const order = await stack.gateway.post('/order', { name: 'benchmark order', product_ids: productIds }, { token });
-  if (order.status !== 201) throw new Error(`seeding failed: ${order.status} ${JSON.stringify(order.body)}`);
+  if (order.status !== 200) throw new Error(`seeding failed: ${order.status} ${JSON.stringify(order.body)}`);
   return { productIds, productId: productIds[0]!, orderId: order.body.order_id as number };
 }
 

@@ -32,7 +32,7 @@ const MIX: [number, string, Operation][] = [
 ];
 
 function remember(ids: number[], response: HttpResponse, field: string): HttpResponse {
-  if (response.status === 201) ids.push(response.body[field] as number);
+  if (response.status === 200) ids.push(response.body[field] as number);
   return response;
 }
 

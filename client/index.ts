@@ -2,6 +2,7 @@ import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { GraphQLClientError, type GraphQLErrorEntry } from './errors';
 import {
   AddProductToOrderDocument,
+  AddProductsToOrderDocument,
   CreateOrderDocument,
   CreateProductDocument,
   OrderDocument,
@@ -9,6 +10,7 @@ import {
   ProductsDocument,
   SignInDocument,
   type AddProductToOrderMutation,
+  type AddProductsToOrderMutation,
   type CreateOrderInput,
   type CreateOrderMutation,
   type CreateProductInput,
@@ -69,7 +71,7 @@ export class PlatformClient {
     return signIn;
   }
 
-  /** Products in id order: all of them, or a page of `first` after the id `after`. */
+  /** Products in id order: all of them, or a page of `first` after the id `after`; `nameContains` filters by name, ignoring case. */
   async products(page: ProductsQueryVariables = {}): Promise<Product[]> {
     return (await this.request(ProductsDocument, page)).products;
   }
@@ -91,6 +93,11 @@ export class PlatformClient {
   /** Fails with ORDER_NOT_FOUND or UNKNOWN_PRODUCTS. */
   async addProductToOrder(orderId: string, productId: string): Promise<AddProductToOrderMutation['addProductToOrder']> {
     return (await this.request(AddProductToOrderDocument, { orderId, productId })).addProductToOrder;
+  }
+
+  /** Appends every product, in order, or none: fails with ORDER_NOT_FOUND or UNKNOWN_PRODUCTS, writing nothing. */
+  async addProductsToOrder(orderId: string, productIds: string[]): Promise<AddProductsToOrderMutation['addProductsToOrder']> {
+    return (await this.request(AddProductsToOrderDocument, { orderId, productIds })).addProductsToOrder;
   }
 
   /** One of the signed-in user's orders with its products, or null when they have no such order. */

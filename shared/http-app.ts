@@ -75,7 +75,8 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     // With tracing on, every log line carries trace_id and span_id, so it can be found in Zipkin.
     logger: { level: logLevel, ...(tracingEnabled() ? { mixin: traceIdsForLog } : {}) },
     bodyLimit: bodyLimitBytes,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Union types (`["array", "object"]`): a legacy route takes either shape of body.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     return503OnClosing: true,
     // Errors the router raises before any route runs: a malformed percent-encoding, a path parameter
     // over maxParamLength (100). Neither can name anything, so both are the client's bad input.
@@ -155,5 +156,7 @@ function validationMessage(error: FastifyError): string {
   const where = `${error.validationContext ?? 'body'}${first.instancePath.replace(/\//g, '.')}`;
   if (first.keyword === 'required') return `${where}.${String(first.params.missingProperty)} is required`;
   if (first.keyword === 'additionalProperties') return `${where}.${String(first.params.additionalProperty)} is not a known field`;
+  // A union type reads "must be array,object" in Ajv's words.
+  if (first.keyword === 'type' && Array.isArray(first.params.type)) return `${where} must be ${first.params.type.join(' or ')}`;
   return `${where} ${first.message ?? 'is not valid'}`;
 }

@@ -43,7 +43,8 @@ for (const [method, path] of [['POST', '/products'], ['POST', '/order'], ['PUT',
   add(`${at}: malformed JSON`, { method, path, raw: '{"name": "x",', headers: JSON_TYPE, status: 400, code: 'INVALID_JSON' });
   add(`${at}: empty JSON body`, { method, path, raw: '', headers: JSON_TYPE, status: 400, code: 'INVALID_JSON' });
   add(`${at}: JSON null`, { method, path, raw: 'null', headers: JSON_TYPE, ...badRequest });
-  add(`${at}: an array body`, { method, path, body: [1, 2], ...badRequest });
+  // PUT /order/{id} takes a bare array of product ids (the original services' dialect): its own cases are below.
+  if (method !== 'PUT') add(`${at}: an array body`, { method, path, body: [1, 2], ...badRequest });
   add(`${at}: text/plain`, { method, path, raw: 'name=x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   add(`${at}: a form`, { method, path, raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
   add(`${at}: over BODY_LIMIT_BYTES`, { method, path, body: { name: 'x'.repeat(BODY_LIMIT_BYTES) }, status: 413, code: 'PAYLOAD_TOO_LARGE' });
@@ -86,6 +87,9 @@ for (const [name, body, code = 'BAD_USER_INPUT'] of [
   ['a product id beyond 32 bits', { name: 'x', product_ids: [MAX_ID + 1] }],
   ['a fractional product id', { name: 'x', product_ids: [1.5] }],
   ['1001 product ids', { name: 'x', product_ids: Array.from({ length: 1001 }, () => 1) }],
+  ['orderItemsList and product_ids both', { name: 'x', orderItemsList: [KNOWN_PRODUCT], product_ids: [KNOWN_PRODUCT] }],
+  ['an orderItemsList id of 0', { name: 'x', orderItemsList: [0] }],
+  ['an unknown orderItemsList id', { name: 'x', orderItemsList: [KNOWN_PRODUCT, MAX_ID] }, 'UNKNOWN_PRODUCTS'],
   ['an unknown product id', { name: 'x', product_ids: [MAX_ID] }, 'UNKNOWN_PRODUCTS'],
   ['a known and an unknown product id', { name: 'x', product_ids: [KNOWN_PRODUCT, MAX_ID - 1] }, 'UNKNOWN_PRODUCTS'],
 ] as const) {
@@ -98,6 +102,11 @@ for (const [name, path, body, status, code] of [
   ['product_id as a string', '/order/{order}', { product_id: '{product}' }, 400, 'BAD_USER_INPUT'],
   ['product_id of 0', '/order/{order}', { product_id: 0 }, 400, 'BAD_USER_INPUT'],
   ['an unknown product_id', '/order/{order}', { product_id: MAX_ID }, 400, 'UNKNOWN_PRODUCTS'],
+  ['product_id and product_ids both', '/order/{order}', { product_id: KNOWN_PRODUCT, product_ids: [KNOWN_PRODUCT] }, 400, 'BAD_USER_INPUT'],
+  ['an empty array', '/order/{order}', [], 400, 'BAD_USER_INPUT'],
+  ['an array of objects', '/order/{order}', [{ product_id: KNOWN_PRODUCT }], 400, 'BAD_USER_INPUT'],
+  ['an array of 1001 ids', '/order/{order}', Array.from({ length: 1001 }, () => KNOWN_PRODUCT), 400, 'BAD_USER_INPUT'],
+  ['an array with an unknown id', '/order/{order}', [KNOWN_PRODUCT, MAX_ID], 400, 'UNKNOWN_PRODUCTS'],
   ['a non-numeric order id', '/order/abc', { product_id: 1 }, 400, 'BAD_USER_INPUT'],
   ['an order id of 0', '/order/0', { product_id: 1 }, 400, 'BAD_USER_INPUT'],
   ['a negative order id', '/order/-1', { product_id: 1 }, 400, 'BAD_USER_INPUT'],

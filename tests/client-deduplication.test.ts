@@ -215,7 +215,7 @@ test('REST reads are merged by route, user and path: one execution for a burst, 
   expect(calls(products, 'product(')).toBe(1);
   expect(calls(orders, 'order(')).toBe(2);
   for (const answer of same) expect(answer.body).toEqual({ product_id: productId, name: 'Popular', supply_price: 7 });
-  for (const answer of forAlice) expect(answer.body).toEqual({ order_id: orderId, name: 'mine', product_ids: [productId, otherProductId] });
+  for (const answer of forAlice) expect(answer.body).toEqual({ order_id: orderId, name: 'mine', orderItemIds: [productId, otherProductId], product_ids: [productId, otherProductId] });
   for (const answer of forBob) expect(answer.status).toBe(404);
 });
 

@@ -54,6 +54,15 @@ describe('a signed-in client', () => {
     expect(await client.order(order.id)).toEqual({ id: order.id, name: 'office', productIds: [product.id, product.id], products: [product, product] });
   });
 
+  test('filters products by name and appends several products at once', async () => {
+    const lamp = await client.createProduct({ name: 'Reading LAMP', supplyPrice: 900 });
+    expect(await client.products({ nameContains: 'reading lamp' })).toEqual([lamp]);
+    const order = await client.createOrder({ name: 'lights', productIds: [] });
+    expect(await client.addProductsToOrder(order.id, [lamp.id, lamp.id])).toEqual({ id: order.id, name: 'lights', productIds: [lamp.id, lamp.id] });
+    expect((await failure(client.addProductsToOrder(order.id, [lamp.id, '999999997']))).code).toBe('UNKNOWN_PRODUCTS');
+    expect((await client.order(order.id))?.productIds).toEqual([lamp.id, lamp.id]);
+  });
+
   test('absent things are null, not errors', async () => {
     expect(await client.product('999999999')).toBeNull();
     expect(await client.order('999999999')).toBeNull();

@@ -60,6 +60,45 @@ test('addProductToOrder appends, and unknown ids surface as error codes', async 
   expect(unknownOrder.body.errors[0].extensions.code).toBe('ORDER_NOT_FOUND');
 });
 
+test('addProductsToOrder appends every id in order, or nothing: unknown ids, bad lists and other users write nothing', async () => {
+  const [first, second] = await createProducts(2);
+  const ADD = 'mutation($o: ID!, $p: [ID!]!) { addProductsToOrder(orderId: $o, productIds: $p) { id productIds } }';
+  const orderId = (await stack.gateway.graphql('mutation($p: [ID!]!) { createOrder(input: {name: "many", productIds: $p}) { id } }', { p: [first] }, token)).body.data.createOrder.id;
+  const lines = async () => (await stack.db.query<{ product_id: number }>(`SELECT product_id FROM order_lines WHERE order_id = ${orderId} ORDER BY id`)).map((row) => String(row.product_id));
+
+  const added = await stack.gateway.graphql(ADD, { o: orderId, p: [second, first, second] }, token);
+  expect(added.body.data.addProductsToOrder).toEqual({ id: orderId, productIds: [first, second, first, second] });
+  expect(await lines()).toEqual([first, second, first, second]);
+
+  const bob = await stack.signIn('bob');
+  for (const [variables, code, caller] of [
+    [{ o: orderId, p: [second, '777777'] }, 'UNKNOWN_PRODUCTS', token],
+    [{ o: orderId, p: [] }, 'BAD_USER_INPUT', token],
+    [{ o: orderId, p: Array.from({ length: 1001 }, () => first) }, 'BAD_USER_INPUT', token],
+    [{ o: orderId, p: [second, '0'] }, 'BAD_USER_INPUT', token],
+    [{ o: orderId, p: [second] }, 'ORDER_NOT_FOUND', bob],
+  ] as const) {
+    const response = await stack.gateway.graphql(ADD, variables, caller);
+    expect(response.body.errors[0].extensions.code).toBe(code);
+  }
+  expect(await lines()).toEqual([first, second, first, second]);
+});
+
+test('products(nameContains) filters by name, ignoring case, and pages with first/after', async () => {
+  const names = ['Blue Cup', 'cupboard', 'Plate', 'CUP_2', 'CUPx2'];
+  for (const name of names) await stack.gateway.graphql(CREATE_PRODUCT, { input: { name, supplyPrice: 1 } }, token);
+  const list = async (variables: Record<string, unknown>) =>
+    (await stack.gateway.graphql('query($n: String, $f: Int, $a: ID) { products(nameContains: $n, first: $f, after: $a) { id name } }', variables, token)).body.data
+      .products as { id: string; name: string }[];
+  expect((await list({ n: 'cUp' })).map((product) => product.name)).toEqual(['Blue Cup', 'cupboard', 'CUP_2', 'CUPx2']);
+  expect((await list({ n: 'cup_' })).map((product) => product.name)).toEqual(['CUP_2']);
+  const firstPage = await list({ n: 'cup', f: 2 });
+  expect(firstPage.map((product) => product.name)).toEqual(['Blue Cup', 'cupboard']);
+  expect((await list({ n: 'cup', f: 2, a: firstPage[1]!.id })).map((product) => product.name)).toEqual(['CUP_2', 'CUPx2']);
+  const tooLong = await stack.gateway.graphql('query($n: String) { products(nameContains: $n) { id } }', { n: 'x'.repeat(256) }, token);
+  expect(tooLong.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'nameContains' });
+});
+
 test('products pages with first/after, product(id) is null when absent', async () => {
   await createProducts(3);
   const all = (await stack.gateway.graphql('{ products { id } }', {}, token)).body.data.products as { id: string }[];

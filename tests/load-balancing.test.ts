@@ -55,10 +55,10 @@ describe('failover', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('server-port')).toBe(survivor);
     }
-    expect((await stack.gateway.post('/products', { name: 'Pad', supply_price: 5 }, { token })).status).toBe(201);
+    expect((await stack.gateway.post('/products', { name: 'Pad', supply_price: 5 }, { token })).status).toBe(200);
     // The order service's own product check fails over the same way.
     const order = await stack.gateway.post('/order', { name: 'o', product_ids: [productId] }, { token });
-    expect(order.status).toBe(201);
+    expect(order.status).toBe(200);
   });
 
   test('with every instance stopped, 503 UPSTREAM_UNAVAILABLE, and nothing hangs', async () => {

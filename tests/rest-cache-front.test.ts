@@ -29,7 +29,7 @@ test('a hit has the same status, body and content type as the read that filled t
   expect(hit.headers.get('x-cache')).toBe('HIT');
   expect(hit.headers.get('content-type')).toBe('application/json; charset=utf-8');
   expect(Number(hit.headers.get('content-length'))).toBe(Buffer.byteLength(JSON.stringify(hit.body)));
-  expect(hit.body).toEqual({ order_id: orderId, name: 'front', product_ids: [expect.any(Number)] });
+  expect(hit.body).toEqual({ order_id: orderId, name: 'front', orderItemIds: [expect.any(Number)], product_ids: [expect.any(Number)] });
   expect(orderReads()).toBe(0);
 });
 

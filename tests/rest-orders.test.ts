@@ -19,10 +19,11 @@ afterAll(() => stack.close());
 const countRows = async (table: string) => Number((await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
 
 describe('POST /order', () => {
-  test('creates an order for the caller and answers 201 with it', async () => {
+  test('creates an order for the caller and answers 200 with it, its ids under both names', async () => {
     const response = await stack.gateway.post('/order', { name: 'first', product_ids: [productIds[0], productIds[1]] }, { token: alice });
-    expect(response.status).toBe(201);
-    expect(response.body).toEqual({ order_id: expect.any(Number), name: 'first', product_ids: [productIds[0], productIds[1]] });
+    expect(response.status).toBe(200);
+    const ids = [productIds[0], productIds[1]];
+    expect(response.body).toEqual({ order_id: expect.any(Number), name: 'first', orderItemIds: ids, product_ids: ids });
     expect(response.headers.get('location')).toBe(`/order/${response.body.order_id}`);
     const [row] = await stack.db.query<{ user_id: string }>(`SELECT user_id FROM orders WHERE id = ${response.body.order_id}`);
     expect(row!.user_id).toBe('alice');
@@ -42,20 +43,23 @@ describe('POST /order', () => {
 
   test('an empty product list is a valid, empty order', async () => {
     const response = await stack.gateway.post('/order', { name: 'empty', product_ids: [] }, { token: alice });
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(200);
     expect(response.body.product_ids).toEqual([]);
   });
 
   test.each([
     ['missing name', { product_ids: [1] }, /name is required/],
-    ['missing product_ids', { name: 'x' }, /product_ids is required/],
+    ['missing product_ids', { name: 'x' }, /product_ids \(or body.orderItemsList\) is required/],
+    ['both product_ids and orderItemsList', { name: 'x', product_ids: [1], orderItemsList: [1] }, /orderItemsList and body.product_ids/],
     ['product_ids not an array', { name: 'x', product_ids: '1,2' }, /product_ids must be array/],
     ['string ids', { name: 'x', product_ids: ['1'] }, /product_ids.0 must be integer/],
     ['zero id', { name: 'x', product_ids: [0] }, /must be >= 1/],
     ['blank name', { name: '', product_ids: [] }, /name must not be empty/],
     ['more than 1000 ids', { name: 'x', product_ids: Array.from({ length: 1001 }, () => 1) }, /must NOT have more than 1000 items/],
-  ])('%s → 400', async (_case, body, message) => {
+  ])('%s → 400, nothing written', async (_case, body, message) => {
+    const [orders, lines] = [await countRows('orders'), await countRows('order_lines')];
     const response = await stack.gateway.post('/order', body, { token: alice });
+    expect([await countRows('orders'), await countRows('order_lines')]).toEqual([orders, lines]);
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('BAD_USER_INPUT');
     expect(response.body.error.message).toMatch(message);
@@ -67,7 +71,16 @@ describe('PUT /order/{orderId}', () => {
     const created = await stack.gateway.post('/order', { name: 'grow', product_ids: [productIds[0]] }, { token: alice });
     const response = await stack.gateway.put(`/order/${created.body.order_id}`, { product_id: productIds[2] }, { token: alice });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'grow', product_ids: [productIds[0], productIds[2]] });
+    const ids = [productIds[0], productIds[2]];
+    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'grow', orderItemIds: ids, product_ids: ids });
+  });
+
+  test('adds a list of products, in order, with {product_ids} or a bare array', async () => {
+    const created = await stack.gateway.post('/order', { name: 'lists', product_ids: [] }, { token: alice });
+    const listed = await stack.gateway.put(`/order/${created.body.order_id}`, { product_ids: [productIds[2], productIds[0]] }, { token: alice });
+    expect([listed.status, listed.body.product_ids]).toEqual([200, [productIds[2], productIds[0]]]);
+    const bare = await stack.gateway.put(`/order/${created.body.order_id}`, [productIds[1]], { token: alice });
+    expect([bare.status, bare.body.orderItemIds]).toEqual([200, [productIds[2], productIds[0], productIds[1]]]);
   });
 
   test('unknown order → 404 ORDER_NOT_FOUND', async () => {
@@ -88,6 +101,9 @@ describe('PUT /order/{orderId}', () => {
     ['missing product_id', {}],
     ['string product_id', { product_id: '3' }],
     ['negative product_id', { product_id: -3 }],
+    ['product_id and product_ids', { product_id: 1, product_ids: [1] }],
+    ['an empty array', []],
+    ['an array of objects', [{ product_id: 1 }]],
   ])('%s → 400', async (_case, body) => {
     const response = await stack.gateway.put('/order/1', body, { token: alice });
     expect(response.status).toBe(400);
@@ -111,7 +127,8 @@ describe('GET /order/{orderId}', () => {
     const created = await stack.gateway.post('/order', { name: 'read me', product_ids: [productIds[2], productIds[2]] }, { token: alice });
     const response = await stack.gateway.get(`/order/${created.body.order_id}`, { token: alice });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'read me', product_ids: [productIds[2], productIds[2]] });
+    const ids = [productIds[2], productIds[2]];
+    expect(response.body).toEqual({ order_id: created.body.order_id, name: 'read me', orderItemIds: ids, product_ids: ids });
   });
 
   test('404 for an order that does not exist', async () => {

@@ -12,9 +12,9 @@ afterAll(() => stack.close());
 const createProduct = (body: unknown) => stack.gateway.post('/products', body, { token });
 
 describe('POST /products', () => {
-  test('creates a product and answers 201 with it and its location', async () => {
+  test('creates a product and answers 200 with it and its location', async () => {
     const response = await createProduct({ name: 'Keyboard', supply_price: 1000 });
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(200);
     expect(response.body).toEqual({ product_id: expect.any(Number), name: 'Keyboard', supply_price: 1000 });
     expect(response.headers.get('location')).toBe(`/products/${response.body.product_id}`);
     const stored = await stack.db.query<{ name: string; supply_price: number }>(`SELECT name, supply_price FROM products WHERE id = ${response.body.product_id}`);
@@ -23,7 +23,7 @@ describe('POST /products', () => {
 
   test('trims the name and accepts a price of 0', async () => {
     const response = await createProduct({ name: '  Free sample  ', supply_price: 0 });
-    expect(response.status).toBe(201);
+    expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ name: 'Free sample', supply_price: 0 });
   });
 
@@ -39,6 +39,7 @@ describe('POST /products', () => {
     ['name of the wrong type', { name: 42, supply_price: 1 }, 'BAD_USER_INPUT', /name must be string/],
     ['unknown field', { name: 'x', supply_price: 1, supplyPrice: 1 }, 'BAD_USER_INPUT', /supplyPrice is not a known field/],
     ['an array body', [1, 2], 'BAD_USER_INPUT', /body must be object/],
+    ['product_id not a number', { product_id: '1', name: 'x', supply_price: 1 }, 'BAD_USER_INPUT', /product_id must be integer or null/],
   ])('%s → 400 with a clear message, nothing written', async (_case, body, code, message) => {
     const before = await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM products');
     const response = await createProduct(body);
@@ -79,6 +80,14 @@ describe('GET /products', () => {
     expect(first.body).toEqual(all.slice(0, 2));
     const next = await stack.gateway.get(`/products?limit=2&after=${all[1]!.product_id}`, { token });
     expect(next.body).toEqual(all.slice(2, 4));
+  });
+
+  test('filters by name, ignoring case, combined with limit and after', async () => {
+    for (const name of ['Blue Chair', 'armchair', 'Table']) await createProduct({ name, supply_price: 1 });
+    const chairs = (await stack.gateway.get('/products?name=CHAIR', { token })).body as { product_id: number; name: string }[];
+    expect(chairs.map((product) => product.name)).toEqual(['Blue Chair', 'armchair']);
+    const page = await stack.gateway.get(`/products?name=chair&limit=1&after=${chairs[0]!.product_id}`, { token });
+    expect(page.body).toEqual([chairs[1]]);
   });
 
   test.each(['0', '1001', 'ten', '-1'])('limit=%s → 400', async (limit) => {

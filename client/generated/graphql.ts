@@ -27,6 +27,14 @@ export type AddProductToOrderMutationVariables = Exact<{
 
 export type AddProductToOrderMutation = { addProductToOrder: { id: string, name: string, productIds: Array<string> } };
 
+export type AddProductsToOrderMutationVariables = Exact<{
+  orderId: string;
+  productIds: Array<string> | string;
+}>;
+
+
+export type AddProductsToOrderMutation = { addProductsToOrder: { id: string, name: string, productIds: Array<string> } };
+
 export type CreateOrderMutationVariables = Exact<{
   input: CreateOrderInput;
 }>;
@@ -58,6 +66,7 @@ export type ProductQuery = { product: { id: string, name: string, supplyPrice: n
 export type ProductsQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
+  nameContains?: string | null | undefined;
 }>;
 
 
@@ -98,6 +107,15 @@ export const AddProductToOrderDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AddProductToOrderMutation, AddProductToOrderMutationVariables>;
+export const AddProductsToOrderDocument = new TypedDocumentString(`
+    mutation AddProductsToOrder($orderId: ID!, $productIds: [ID!]!) {
+  addProductsToOrder(orderId: $orderId, productIds: $productIds) {
+    id
+    name
+    productIds
+  }
+}
+    `) as unknown as TypedDocumentString<AddProductsToOrderMutation, AddProductsToOrderMutationVariables>;
 export const CreateOrderDocument = new TypedDocumentString(`
     mutation CreateOrder($input: CreateOrderInput!) {
   createOrder(input: $input) {
@@ -140,8 +158,8 @@ export const ProductDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<ProductQuery, ProductQueryVariables>;
 export const ProductsDocument = new TypedDocumentString(`
-    query Products($first: Int, $after: ID) {
-  products(first: $first, after: $after) {
+    query Products($first: Int, $after: ID, $nameContains: String) {
+  products(first: $first, after: $after, nameContains: $nameContains) {
     id
     name
     supplyPrice

@@ -127,7 +127,7 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
         if (errors?.length) return sendGraphQLError(reply, errors[0]!);
         const body = route.respond(data);
         if (body == null) throw new AppError(route.notFound ?? 'INTERNAL_SERVER_ERROR');
-        if (route.created) reply.code(201).header('location', route.created(body));
+        if (route.location) reply.header('location', route.location(body));
         return body;
       },
     });

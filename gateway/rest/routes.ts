@@ -1,5 +1,6 @@
 import { AppError, type ErrorCode } from '../../shared/errors';
-import { MAX_ID, requireId } from '../../shared/input';
+import { MAX_ID, MAX_NAME_LENGTH, requireId } from '../../shared/input';
+import { addProductsBody, createOrderBody, productIdsToAdd, productIdsToCreate } from './order-bodies';
 
 /** What a route receives from Fastify after the JSON schema check. */
 export interface RestInput {
@@ -23,8 +24,8 @@ export interface RestRoute {
   respond(data: any): unknown;
   /** The error answered when `respond` finds nothing. */
   notFound?: ErrorCode;
-  /** 201 for creations, with a Location header. */
-  created?: (body: any) => string;
+  /** For creations: the new resource's path, sent as `Location` (with 200, as the original services answered). */
+  location?: (body: any) => string;
 }
 
 interface ProductData {
@@ -40,9 +41,13 @@ interface OrderData {
 }
 
 const toProduct = (product: ProductData) => ({ product_id: Number(product.id), name: product.name, supply_price: product.supplyPrice });
-const toOrder = (order: OrderData) => ({ order_id: Number(order.id), name: order.name, product_ids: order.productIds.map(Number) });
 
-const id = { type: 'integer', minimum: 1, maximum: MAX_ID };
+/** An order in both dialects: `orderItemIds` (the original's name) and `product_ids` are the same list. */
+function toOrder(order: OrderData) {
+  const productIds = order.productIds.map(Number);
+  return { order_id: Number(order.id), name: order.name, orderItemIds: productIds, product_ids: productIds };
+}
+
 const MAX_PAGE_SIZE = 1000;
 
 function optionalPageSize(value: unknown): number | undefined {
@@ -52,6 +57,14 @@ function optionalPageSize(value: unknown): number | undefined {
     throw new AppError('BAD_USER_INPUT', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`, { field: 'limit' });
   }
   return size;
+}
+
+/** `?name=`: only products whose name contains it; empty is no filter, as in the original. */
+function optionalNameFilter(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new AppError('BAD_USER_INPUT', 'name must be given at most once', { field: 'name' });
+  if ([...value].length > MAX_NAME_LENGTH) throw new AppError('BAD_USER_INPUT', `name must be at most ${MAX_NAME_LENGTH} characters`, { field: 'name' });
+  return value;
 }
 
 /** The legacy contract, route by route. */
@@ -74,20 +87,27 @@ export const restRoutes: readonly RestRoute[] = [
         type: 'object',
         required: ['name', 'supply_price'],
         additionalProperties: false,
-        properties: { name: { type: 'string' }, supply_price: { type: 'integer', minimum: 0, maximum: MAX_ID } },
+        properties: {
+          // The original DTO's id, which a Jackson client sends on a create too (null): accepted, never used.
+          product_id: { type: ['integer', 'null'] },
+          name: { type: 'string' },
+          supply_price: { type: 'integer', minimum: 0, maximum: MAX_ID },
+        },
       },
     },
     variables: ({ body }) => ({ input: { name: body.name, supplyPrice: body.supply_price } }),
     respond: (data: { createProduct: ProductData }) => toProduct(data.createProduct),
-    created: (product: { product_id: number }) => `/products/${product.product_id}`,
+    location: (product: { product_id: number }) => `/products/${product.product_id}`,
   },
   {
     method: 'GET',
     url: '/products',
     operation: 'Products',
+    // `product_id` and `supply_price`, which the original's clients may send, are ignored like any other parameter.
     variables: ({ query }) => ({
       first: optionalPageSize(query.limit),
       after: query.after === undefined ? undefined : String(requireId(query.after, 'after')),
+      nameContains: optionalNameFilter(query.name),
     }),
     respond: (data: { products: ProductData[] }) => data.products.map(toProduct),
   },
@@ -103,25 +123,18 @@ export const restRoutes: readonly RestRoute[] = [
     method: 'POST',
     url: '/order',
     operation: 'CreateOrder',
-    schema: {
-      body: {
-        type: 'object',
-        required: ['name', 'product_ids'],
-        additionalProperties: false,
-        properties: { name: { type: 'string' }, product_ids: { type: 'array', maxItems: 1000, items: id } },
-      },
-    },
-    variables: ({ body }) => ({ input: { name: body.name, productIds: body.product_ids.map(String) } }),
+    schema: { body: createOrderBody },
+    variables: ({ body }) => ({ input: { name: body.name, productIds: productIdsToCreate(body) } }),
     respond: (data: { createOrder: OrderData }) => toOrder(data.createOrder),
-    created: (order: { order_id: number }) => `/order/${order.order_id}`,
+    location: (order: { order_id: number }) => `/order/${order.order_id}`,
   },
   {
     method: 'PUT',
     url: '/order/:orderId',
-    operation: 'AddProductToOrder',
-    schema: { body: { type: 'object', required: ['product_id'], additionalProperties: false, properties: { product_id: id } } },
-    variables: ({ params, body }) => ({ orderId: String(requireId(params.orderId, 'orderId')), productId: String(body.product_id) }),
-    respond: (data: { addProductToOrder: OrderData }) => toOrder(data.addProductToOrder),
+    operation: 'AddProductsToOrder',
+    schema: { body: addProductsBody },
+    variables: ({ params, body }) => ({ orderId: String(requireId(params.orderId, 'orderId')), productIds: productIdsToAdd(body) }),
+    respond: (data: { addProductsToOrder: OrderData }) => toOrder(data.addProductsToOrder),
   },
   {
     method: 'GET',

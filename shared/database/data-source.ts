@@ -4,6 +4,7 @@ import { DataSource, type EntitySchema } from 'typeorm';
 import type { DatabaseSettings } from './config';
 import { migrations } from './migrations';
 import { loadSqliteModule } from './sqlite-module';
+import { registerSqliteTextFunctions } from './text-match';
 
 /** How long a SQLite writer waits for another process's lock before failing, in ms. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -20,6 +21,7 @@ export function createDataSource(settings: DatabaseSettings, entities: EntitySch
       database: settings.file,
       enableWAL: true,
       timeout: SQLITE_BUSY_TIMEOUT_MS,
+      prepareDatabase: registerSqliteTextFunctions,
     });
   }
   return new DataSource({

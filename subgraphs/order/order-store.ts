@@ -36,9 +36,12 @@ export class OrderStore {
     });
   }
 
-  /** Appends one line: an insert, so concurrent additions to one order never overwrite each other. */
-  async addLine(order: Order, productId: number): Promise<OrderView> {
-    await this.write((manager) => manager.insert(OrderLineEntity, { orderId: order.id, productId }));
+  /**
+   * Appends one line a product id, in the order given, with one insert in one transaction: all of
+   * them or none. Inserts only, so concurrent additions to one order never overwrite each other.
+   */
+  async addLines(order: Order, productIds: readonly number[]): Promise<OrderView> {
+    await this.write((manager) => manager.insert(OrderLineEntity, productIds.map((productId) => ({ orderId: order.id, productId }))));
     return this.withLines(order);
   }
 

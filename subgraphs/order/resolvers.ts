@@ -28,11 +28,28 @@ function requireUser({ userId }: OrderContext): string {
   return userId;
 }
 
+/** The ids of a product list, each checked, with at least `min` and at most MAX_PRODUCTS_PER_ORDER of them. */
+function requireProductIds(ids: readonly string[], field: string, min: number): number[] {
+  if (ids.length > MAX_PRODUCTS_PER_ORDER) {
+    throw new AppError('BAD_USER_INPUT', `${field} holds at most ${MAX_PRODUCTS_PER_ORDER} product ids`, { field });
+  }
+  if (ids.length < min) throw new AppError('BAD_USER_INPUT', `${field} must hold at least ${min} product id`, { field });
+  return ids.map((id) => requireId(id, field));
+}
+
 async function requireProductsExist(products: ProductDirectory, ids: readonly number[]): Promise<void> {
   const missing = await products.missing(ids);
   if (missing.length > 0) {
     throw new AppError('UNKNOWN_PRODUCTS', `Unknown product ids: ${missing.join(', ')}`, { productIds: missing });
   }
+}
+
+/** Appends the products to the caller's order once the order is found and every id is known; else writes nothing. */
+async function addProducts(context: OrderContext, orderId: number, productIds: readonly number[]): Promise<OrderView> {
+  const order = await context.store.findOwned(orderId, requireUser(context));
+  if (!order) throw new AppError('ORDER_NOT_FOUND', `No order with id ${orderId}`);
+  await requireProductsExist(context.products, productIds);
+  return context.store.addLines(order, productIds);
 }
 
 export const resolvers: GraphQLResolverMap<OrderContext> = {
@@ -46,21 +63,14 @@ export const resolvers: GraphQLResolverMap<OrderContext> = {
     createOrder: async (_parent, { input }: { input: { name: string; productIds: string[] } }, context) => {
       const userId = requireUser(context);
       const name = requireName(input.name, 'name');
-      if (input.productIds.length > MAX_PRODUCTS_PER_ORDER) {
-        throw new AppError('BAD_USER_INPUT', `An order holds at most ${MAX_PRODUCTS_PER_ORDER} products`, { field: 'productIds' });
-      }
-      const productIds = input.productIds.map((id) => requireId(id, 'productIds'));
+      const productIds = requireProductIds(input.productIds, 'productIds', 0);
       await requireProductsExist(context.products, productIds);
       return context.store.create(name, userId, productIds);
     },
-    addProductToOrder: async (_parent, args: { orderId: string; productId: string }, context) => {
-      const orderId = requireId(args.orderId, 'orderId');
-      const productId = requireId(args.productId, 'productId');
-      const order = await context.store.findOwned(orderId, requireUser(context));
-      if (!order) throw new AppError('ORDER_NOT_FOUND', `No order with id ${orderId}`);
-      await requireProductsExist(context.products, [productId]);
-      return context.store.addLine(order, productId);
-    },
+    addProductToOrder: (_parent, args: { orderId: string; productId: string }, context) =>
+      addProducts(context, requireId(args.orderId, 'orderId'), [requireId(args.productId, 'productId')]),
+    addProductsToOrder: (_parent, args: { orderId: string; productIds: string[] }, context) =>
+      addProducts(context, requireId(args.orderId, 'orderId'), requireProductIds(args.productIds, 'productIds', 1)),
   },
   Order: {
     // Entity lookups take the type's schema hint; no subgraph references orders today.

@@ -3,6 +3,16 @@ import type { CacheStore } from '../../shared/cache-store';
 import type { Product } from './entities/product';
 
 export type ProductSummary = Pick<Product, 'id' | 'name' | 'supplyPrice'>;
+
+/** One page of the product list: what a list read asks for, and so what its cached copy is keyed by. */
+export interface ProductPage {
+  /** At most this many products; all of them when undefined. */
+  limit: number | undefined;
+  /** Only products with a greater id; 0 for the first page. */
+  afterId: number;
+  /** Only products whose name contains this text, ignoring case; every product when empty or undefined. */
+  nameContains?: string;
+}
 export type ListCacheStatus = 'HIT' | 'MISS';
 
 /**
@@ -19,9 +29,10 @@ export class ProductListCache {
     private readonly ttlSeconds: number,
   ) {}
 
-  async page(limit: number | undefined, afterId: number, load: () => Promise<Product[]>): Promise<{ products: ProductSummary[]; status: ListCacheStatus }> {
+  async page({ limit, afterId, nameContains }: ProductPage, load: () => Promise<Product[]>): Promise<{ products: ProductSummary[]; status: ListCacheStatus }> {
     const version = await this.version();
-    const key = `products:${version}:${limit ?? 'all'}:${afterId}`;
+    // The filter goes last and JSON-quoted, so no filter text can make one page's key another's.
+    const key = `products:${version}:${limit ?? 'all'}:${afterId}:${JSON.stringify(nameContains || '')}`;
     const cached = await this.store.get(key);
     if (cached !== undefined) return { products: JSON.parse(cached) as ProductSummary[], status: 'HIT' };
     const products = (await load()).map(({ id, name, supplyPrice }) => ({ id, name, supplyPrice }));

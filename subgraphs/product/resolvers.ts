@@ -1,7 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type DataLoader from 'dataloader';
 import { AppError } from '../../shared/errors';
-import { MAX_ID, requireId, requireName, toDatabaseId } from '../../shared/input';
+import { MAX_ID, MAX_NAME_LENGTH, requireId, requireName, toDatabaseId } from '../../shared/input';
 import type { Product } from './entities/product';
 import type { ProductStore } from './product-store';
 
@@ -18,11 +18,19 @@ const MAX_PAGE_SIZE = 1000;
 export const resolvers: GraphQLResolverMap<ProductContext> = {
   Query: {
     product: (_parent, { id }: { id: string }, { productById }) => productById.load(requireId(id, 'id')),
-    products: async (_parent, { first, after }: { first?: number | null; after?: string | null }, { store, listCache }) => {
+    products: async (_parent, { first, after, nameContains }: { first?: number | null; after?: string | null; nameContains?: string | null }, { store, listCache }) => {
       if (first != null && (first < 1 || first > MAX_PAGE_SIZE)) {
         throw new AppError('BAD_USER_INPUT', `first must be from 1 to ${MAX_PAGE_SIZE}`, { field: 'first' });
       }
-      const page = await store.list(first ?? undefined, after == null ? 0 : requireId(after, 'after'));
+      // No name is longer, so a longer filter could match nothing: it is a mistake, said as one.
+      if (nameContains != null && [...nameContains].length > MAX_NAME_LENGTH) {
+        throw new AppError('BAD_USER_INPUT', `nameContains must be at most ${MAX_NAME_LENGTH} characters`, { field: 'nameContains' });
+      }
+      const page = await store.list({
+        limit: first ?? undefined,
+        afterId: after == null ? 0 : requireId(after, 'after'),
+        nameContains: nameContains ?? undefined,
+      });
       listCache.status = page.status;
       return page.products;
     },

@@ -25,8 +25,8 @@ export const playgroundTabs: readonly PlaygroundTab[] = [
     needsToken: true,
   },
   {
-    operations: ['CreateOrder', 'AddProductToOrder', 'Order'],
-    variables: { input: { name: 'first order', productIds: ['1'] }, orderId: '1', productId: '1', id: '1' },
+    operations: ['CreateOrder', 'AddProductToOrder', 'AddProductsToOrder', 'Order'],
+    variables: { input: { name: 'first order', productIds: ['1'] }, orderId: '1', productId: '1', productIds: ['1', '1'], id: '1' },
     needsToken: true,
   },
 ];
