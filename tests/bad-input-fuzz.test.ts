@@ -199,9 +199,10 @@ function percentEncode(bytes: Buffer): string {
   return [...bytes].map((byte) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, '0')}`)).join('');
 }
 
+/** The fixture's id for a placeholder, as a number or (for GraphQL's IDs) as a string. */
 function placeholder(value: unknown): unknown {
-  if (value === KNOWN_PRODUCT) return productId;
-  if (value === KNOWN_ORDER) return orderId;
+  if (value === KNOWN_PRODUCT || value === String(KNOWN_PRODUCT)) return typeof value === 'string' ? String(productId) : productId;
+  if (value === KNOWN_ORDER || value === String(KNOWN_ORDER)) return typeof value === 'string' ? String(orderId) : orderId;
   return value;
 }
 
@@ -226,6 +227,9 @@ afterAll(() => stack.close());
 
 const rowCounts = async () =>
   (await stack.db.query('SELECT (SELECT COUNT(*) FROM products) AS products, (SELECT COUNT(*) FROM orders) AS orders, (SELECT COUNT(*) FROM order_lines) AS order_lines'))[0]!;
+
+/** GraphQL calls every subgraph instance received so far (the stack counts them). */
+const subgraphCalls = () => Object.values(stack.hits).reduce((sum, hits) => sum + hits.queries.length, 0);
 
 function send(request: FuzzCase): Promise<HttpResponse> {
   const headers: Record<string, string> = { ...request.headers };
@@ -261,6 +265,7 @@ async function expectStoredAsAnswered(request: FuzzCase, body: { name?: unknown;
 
 test(`${RUNS} generated malformed requests: no 5xx, catalogue codes only, no leak, no row written by a refusal (seed ${SEED})`, async () => {
   let counts = await rowCounts();
+  let calls = subgraphCalls();
   let requests = 0;
   await fc.assert(
     fc.asyncProperty(fc.oneof(restCase, graphqlCase), async (request) => {
@@ -276,9 +281,13 @@ test(`${RUNS} generated malformed requests: no 5xx, catalogue codes only, no lea
         const text = JSON.stringify(response.body);
         for (const leak of LEAKS) expect(text).not.toMatch(leak);
       }
-      const after = await rowCounts();
-      if (refused(request, response)) expect(after).toEqual(counts);
-      counts = after;
+      // Only the subgraphs write: a request that reached none cannot have written a row.
+      if (subgraphCalls() !== calls) {
+        calls = subgraphCalls();
+        const after = await rowCounts();
+        if (refused(request, response)) expect(after).toEqual(counts);
+        counts = after;
+      }
       if (response.status === 201) await expectStoredAsAnswered(request, response.body);
     }),
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
