@@ -73,9 +73,18 @@ export interface GatewayConfig {
   introspection: boolean;
   /**
    * Per-operation limits: `GRAPHQL_MAX_DEPTH` @default 8, `GRAPHQL_MAX_COST` @default 10000,
-   * `GRAPHQL_MAX_ALIASES` @default 15, `GRAPHQL_MAX_BATCH` @default 0 (batched requests refused).
+   * `GRAPHQL_MAX_ALIASES` @default 15, `GRAPHQL_MAX_BATCH` @default 0 (batched requests refused);
+   * and per document, checked before validation: `GRAPHQL_MAX_TOKENS` @default 1000,
+   * `GRAPHQL_MAX_DIRECTIVES` @default 50, `GRAPHQL_MAX_FRAGMENTS` @default 50,
+   * `GRAPHQL_MAX_REPEATED_FIELDS` @default 30.
    */
   operationLimits: OperationLimits;
+  /**
+   * Largest body read from a request without a verified token, in bytes (anonymous GraphQL:
+   * sign-in, introspection); the smaller of it and `BODY_LIMIT_BYTES` applies.
+   * `ANONYMOUS_BODY_LIMIT_BYTES`, @default 16384
+   */
+  anonymousBodyLimitBytes: number;
   /**
    * Requests per window, per verified user or else per client IP: `RATE_LIMIT` @default "off", or
    * "on" when `NODE_ENV` is "production"; `RATE_LIMIT_WINDOW_MS` @default 60000;
@@ -123,6 +132,11 @@ function readOperationLimits(reader: EnvReader): OperationLimits {
     maxCost: reader.int('GRAPHQL_MAX_COST', 10_000, { min: 1, max: 1_000_000 }),
     maxAliases: reader.int('GRAPHQL_MAX_ALIASES', 15, { min: 0, max: 1000 }),
     maxBatch: reader.int('GRAPHQL_MAX_BATCH', 0, { min: 0, max: 100 }),
+    // Validation's work grows with the document: the limits below keep it linear, not small.
+    maxTokens: reader.int('GRAPHQL_MAX_TOKENS', 1000, { min: 100, max: 20_000 }),
+    maxDirectives: reader.int('GRAPHQL_MAX_DIRECTIVES', 50, { min: 0, max: 1000 }),
+    maxFragments: reader.int('GRAPHQL_MAX_FRAGMENTS', 50, { min: 0, max: 1000 }),
+    maxRepeatedFields: reader.int('GRAPHQL_MAX_REPEATED_FIELDS', 30, { min: 1, max: 1000 }),
   };
 }
 
@@ -181,6 +195,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     graphqlIde: devSwitch(reader, 'GRAPHQL_IDE'),
     introspection: devSwitch(reader, 'GRAPHQL_INTROSPECTION'),
     operationLimits: readOperationLimits(reader),
+    anonymousBodyLimitBytes: reader.int('ANONYMOUS_BODY_LIMIT_BYTES', 16 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     rateLimit,
     workers: readWorkers(reader, { cache, responseCache, rateLimit }),
   });

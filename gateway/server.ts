@@ -10,10 +10,11 @@ import { createHttpApp } from '../shared/http-app';
 import { useReadiness } from '../shared/readiness';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
+import { createDocumentReader } from './graphql-documents';
 import { useErrorStatus } from './plugins/error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
-import { operationLimitRules, useOperationLimits } from './plugins/operation-limits';
+import { knownOperationTypesRule, operationLimitRules, useOperationLimits } from './plugins/operation-limits';
 import { usePlayground } from './plugins/playground';
 import { useRateLimit } from './plugins/rate-limit';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
@@ -45,8 +46,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const responseCache = config.responseCache
     ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
     : undefined;
+  // Every look into a client's document before Apollo's goes through it, within the limits.
+  const readDocument = createDocumentReader(config.operationLimits);
   // Shares executions in the route handlers (below), so every check before them still runs for each request.
-  const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
+  const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument) : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
@@ -56,7 +59,9 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     // Stated, not left to defaults: both guard the gateway (see "Hardening" in the README).
     csrfPrevention: true,
     allowBatchedHttpRequests: config.operationLimits.maxBatch > 0,
-    validationRules: operationLimitRules(config.operationLimits),
+    validationRules: [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)],
+    // Apollo parses each new text itself too: within the same token limit.
+    parseOptions: { maxTokens: config.operationLimits.maxTokens },
     // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
     stopOnTerminationSignals: false,
     plugins: [
@@ -100,10 +105,12 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     publicRoutes: ['/health', '/ready', ...restRoutes.filter((route) => route.public).map((route) => route.url), ...(playground?.publicRoutes ?? [])],
     graphqlRoute: GRAPHQL_ROUTE,
     publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
+    readDocument,
+    anonymousBodyLimitBytes: config.anonymousBodyLimitBytes,
   });
-  useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch });
+  useOperationLimits(app, { graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch, readDocument });
   // After authentication and the limits: a cached query is answered before Apollo's pipeline.
-  if (responseCache) useGraphQLCacheFront(app, { graphqlRoute: GRAPHQL_ROUTE, cache: responseCache });
+  if (responseCache) useGraphQLCacheFront(app, { graphqlRoute: GRAPHQL_ROUTE, cache: responseCache, readDocument });
   mountGraphQL(app, apollo, {
     path: GRAPHQL_ROUTE,
     context: async (request) => createContext(userOf(request)),

@@ -4,7 +4,7 @@ import { AnswerResponse, sendHttp } from './http-client';
 /** Errors raised before a request reached the server: safe to retry on another instance, even for mutations. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 /**
- * What a stopping Fastify instance answers (`return503OnClosing`) before routing, so the request
+ * What a stopping instance answers (SHUTTING_DOWN, see `createHttpApp`) before routing, so the request
  * was not processed: safe to send elsewhere, even a mutation. Our subgraphs answer errors with 200.
  */
 const CLOSING_STATUS = 503;

@@ -3,6 +3,7 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRespons
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isDatabaseUnavailable } from './database/failures';
 import { AppError, isErrorCode, statusOf } from './errors';
 import { describeError } from './http-app';
 import { failSpan } from './tracing/span';
@@ -18,11 +19,9 @@ const APOLLO_CLIENT_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-/** Driver error codes that mean "the database is not reachable right now", not "the query is wrong". */
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY']);
-
 /**
- * Apollo `formatError`: AppErrors and Apollo's own client errors keep their code and message;
+ * Apollo `formatError`: AppErrors and Apollo's own client errors keep their code and message; a
+ * database that cannot be used right now (see `isDatabaseUnavailable`) is DATABASE_UNAVAILABLE;
  * anything else is logged and replaced by a bare INTERNAL_SERVER_ERROR, so no stack trace or SQL
  * text ever reaches a client.
  */
@@ -40,24 +39,13 @@ export function maskErrors(log: FastifyBaseLogger) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { message: formatted.message, locations, path, extensions };
     }
-    if (DATABASE_DOWN_CODES.has(driverCodeOf(original))) {
+    if (isDatabaseUnavailable(original)) {
       log.warn({ err: original }, 'database unavailable');
       return { message: 'The database is unavailable', path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
     }
     log.error({ err: original }, 'unexpected GraphQL error');
     return { message: 'Internal server error', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
-}
-
-/**
- * The driver's error code. mysql2's pool rejects with a plain object when it cannot connect, which
- * graphql-js wraps as a NonErrorThrown error holding it in `thrownValue`.
- */
-function driverCodeOf(error: unknown): string {
-  const direct = (error as { code?: unknown } | undefined)?.code;
-  if (typeof direct === 'string') return direct;
-  const thrown = (error as { thrownValue?: { code?: unknown } } | undefined)?.thrownValue?.code;
-  return typeof thrown === 'string' ? thrown : '';
 }
 
 /** One run of Apollo's pipeline for an HTTP request. */

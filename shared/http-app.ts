@@ -1,6 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { AppError, restErrorBody, statusOf, type ErrorCode } from './errors';
+import { AppError, errorCatalogue, restErrorBody, statusOf, type ErrorCode } from './errors';
 import { tracingEnabled } from './tracing';
 import { failSpan, nameSpanAfterRoute, traceIdsForLog } from './tracing/span';
 
@@ -19,7 +21,7 @@ export type FastPath = (request: IncomingMessage, response: ServerResponse) => b
 
 interface FastPathSlot {
   handle?: FastPath;
-  /** Set once the app is closing: everything then goes through Fastify, which answers 503. */
+  /** Set once the app is closing: every new request is then answered 503 SHUTTING_DOWN. */
   closing?: boolean;
 }
 
@@ -40,7 +42,8 @@ export function setFastPath(app: FastifyInstance, fastPath: FastPath): void {
 function serverWithFastPath(slot: FastPathSlot) {
   return (fastify: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions) => {
     const server = createServer((request, response) => {
-      if (!slot.handle || slot.closing) return fastify(request, response);
+      if (slot.closing) return answerWith(response, 'SHUTTING_DOWN');
+      if (!slot.handle) return fastify(request, response);
       let answered: boolean | Promise<boolean>;
       try {
         answered = slot.handle(request, response);
@@ -64,6 +67,64 @@ function serverWithFastPath(slot: FastPathSlot) {
 }
 
 /**
+ * A catalogue answer written straight to the response, for the requests no route may see: those
+ * that arrive while the app closes. Fastify's own `return503OnClosing` would answer its own body.
+ */
+function answerWith(response: ServerResponse, code: ErrorCode): void {
+  const body = JSON.stringify(restErrorBody(code, errorCatalogue[code].message));
+  response.writeHead(statusOf(code), { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.end(body);
+}
+
+/** Node's HTTP parser errors, by their code; any other is a malformed request. */
+const CLIENT_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+};
+
+/**
+ * Answers what Node's HTTP server refuses before any route runs (headers or URL over its 16 KiB,
+ * a request that does not parse as HTTP, one that took too long to arrive) from the catalogue,
+ * where Fastify and Node would answer their own bodies. The connection cannot be used further.
+ */
+function answerClientError(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = CLIENT_ERROR_CODES[error.code ?? ''] ?? 'MALFORMED_REQUEST';
+  this.log.debug({ err: error, code }, 'client error');
+  if (!socket.writable) return void socket.destroy();
+  const status = statusOf(code);
+  const body = JSON.stringify(restErrorBody(code, errorCatalogue[code].message));
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  socket.end(head + body, () => socket.destroy());
+}
+
+/** True when every percent-escape of a query string decodes, as UTF-8. */
+function decodes(query: string): boolean {
+  if (!query.includes('%')) return true;
+  try {
+    decodeURIComponent(query);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * JSON bodies, decoded strictly: bytes that are not UTF-8 make the body invalid JSON (as RFC 8259
+ * says it must be UTF-8), where the default parser would turn them into U+FFFD and store that.
+ * Fastify's own parser does the rest, with its body limit and prototype-poisoning checks.
+ */
+function useStrictJson(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) return done(new AppError('INVALID_JSON', 'The request body is not valid UTF-8'), undefined);
+    parseJson(request, bytes.toString('utf8'), done);
+  });
+}
+
+/**
  * A Fastify app with the project's HTTP conventions: strict JSON validation (no type coercion,
  * so `"1000"` is not a price), every error answered as `{"error": {"code", "message"}}` with the
  * catalogue's status, and `/health` for liveness.
@@ -77,7 +138,9 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     bodyLimit: bodyLimitBytes,
     // Union types (`["array", "object"]`): a legacy route takes either shape of body.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
-    return503OnClosing: true,
+    // Answered by the server factory instead, from the catalogue (see answerWith).
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
     // Errors the router raises before any route runs: a malformed percent-encoding, a path parameter
     // over maxParamLength (100). Neither can name anything, so both are the client's bad input.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -89,6 +152,13 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
   });
   // Only JSON bodies are part of any contract here; text/plain would otherwise be accepted as a string.
   app.removeContentTypeParser('text/plain');
+  useStrictJson(app);
+  // The router leaves an undecodable escape in a query string as it is (`?user_id=%FF` reads "%FF"): refused instead.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const start = request.url.indexOf('?');
+    if (start === -1 || decodes(request.url.slice(start + 1))) return done();
+    done(new AppError('BAD_USER_INPUT', 'The query string is not valid percent-encoded UTF-8'));
+  });
   if (tracingEnabled()) {
     app.addHook('onRequest', (request, _reply, done) => {
       nameSpanAfterRoute(request.method, request.routeOptions.url);
@@ -115,7 +185,8 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
  * Graceful close: Node closes the connections idle when the server stops listening, but a
  * keep-alive connection busy at that moment would stay open once its request is answered, and the
  * process would wait on it until the grace period kills it. So every answer sent while closing
- * says `Connection: close`, and Node ends the connection after it.
+ * says `Connection: close`, and Node ends the connection after it; a request that arrives on it
+ * meanwhile is answered 503 SHUTTING_DOWN by the server factory, never run.
  */
 function closeConnectionsWhenClosing(app: FastifyInstance, slot: FastPathSlot): void {
   app.addHook('preClose', (done) => {

@@ -19,12 +19,23 @@ export function requireId(value: unknown, field: string): number {
   return id;
 }
 
-/** A trimmed, non-empty name of at most 255 characters. */
+/**
+ * The one rule for every text a client gives (names, user ids), through REST and GraphQL alike:
+ * trimmed, 1 to `maxLength` characters, well-formed Unicode (no lone surrogate, which UTF-8
+ * cannot store and a driver would silently replace) and printable (no control character: NUL,
+ * line breaks, terminal escapes). Returns the trimmed text.
+ */
+export function requireText(value: string, field: string, maxLength: number): string {
+  const text = value.trim();
+  const refuse = (rule: string) => new AppError('BAD_USER_INPUT', `${field} ${rule}`, { field });
+  if (text === '') throw refuse('must not be empty');
+  if (/\p{Cs}/u.test(text)) throw refuse('must be well-formed Unicode (it holds a lone surrogate)');
+  if (/\p{Cc}/u.test(text)) throw refuse('must not contain control characters');
+  if ([...text].length > maxLength) throw refuse(`must be at most ${maxLength} characters`);
+  return text;
+}
+
+/** A product or order name: a text of at most 255 characters. */
 export function requireName(value: string, field: string): string {
-  const name = value.trim();
-  if (name === '') throw new AppError('BAD_USER_INPUT', `${field} must not be empty`, { field });
-  if ([...name].length > MAX_NAME_LENGTH) {
-    throw new AppError('BAD_USER_INPUT', `${field} must be at most ${MAX_NAME_LENGTH} characters`, { field });
-  }
-  return name;
+  return requireText(value, field, MAX_NAME_LENGTH);
 }

@@ -47,9 +47,12 @@ test('SIGTERM: the gateway stops accepting, finishes every in-flight request, an
   gateway.child.kill('SIGTERM');
   await waitFor(async () => gateway.output().includes('gateway: stopping'), 'the gateway to start stopping', 5000);
 
-  // New requests are refused (connection refused, or 503 on a kept-alive connection), never served.
-  const late = await client.get('/products', { token }).then((response) => response.status, () => 'refused');
-  expect(['refused', 503]).toContain(late);
+  // New requests are refused (connection refused, or 503 SHUTTING_DOWN on a kept-alive connection), never served.
+  const late = await client.get('/products', { token }).then(
+    (response) => [response.status, response.body.error?.code],
+    () => 'refused',
+  );
+  expect(['refused', [503, 'SHUTTING_DOWN']]).toContainEqual(late);
 
   const responses = await Promise.all(writes);
   expect(responses.map((response) => response.status)).toEqual(Array(IN_FLIGHT).fill(200));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { getIntrospectionQuery, parse, validate, type GraphQLError } from 'graphql';
 import { loadGatewayConfig } from '../gateway/config';
+import { createDocumentReader } from '../gateway/graphql-documents';
 import { operationLimitRules } from '../gateway/plugins/operation-limits';
 import { apiSchema } from '../schema/api-schema';
 import { CLIENT_OPERATIONS_DIR } from '../schema/operations/client/playground-tabs';
@@ -20,8 +21,17 @@ function costOf(query: string): number {
 }
 
 describe('the default limits', () => {
-  test('are documented values: depth 8, cost 10000, 15 aliases, batching off', () => {
-    expect(defaults).toEqual({ maxDepth: 8, maxCost: 10_000, maxAliases: 15, maxBatch: 0 });
+  test('are documented values: depth 8, cost 10000, 15 aliases, batching off, 1000 tokens, 50 directives and fragments, 30 repeats', () => {
+    expect(defaults).toEqual({
+      maxDepth: 8,
+      maxCost: 10_000,
+      maxAliases: 15,
+      maxBatch: 0,
+      maxTokens: 1000,
+      maxDirectives: 50,
+      maxFragments: 50,
+      maxRepeatedFields: 30,
+    });
   });
 
   const restDir = join(__dirname, '..', 'schema', 'operations', 'rest');
@@ -30,12 +40,18 @@ describe('the default limits', () => {
     ...readdirSync(CLIENT_OPERATIONS_DIR).map((file) => join(CLIENT_OPERATIONS_DIR, file)),
   ].filter((file) => file.endsWith('.graphql'));
 
+  const readDocument = createDocumentReader(defaults);
+
   test.each(files)('admit the stored operation %s (REST bridge, client and playground tabs)', (file) => {
-    expect(validate(schema, parse(readFileSync(file, 'utf8')), operationLimitRules(defaults))).toEqual([]);
+    const text = readFileSync(file, 'utf8');
+    expect(readDocument(text).refusal).toBeUndefined();
+    expect(validate(schema, parse(text), operationLimitRules(defaults))).toEqual([]);
   });
 
   test("admit the playground's introspection query", () => {
-    expect(validate(schema, parse(getIntrospectionQuery()), operationLimitRules(defaults))).toEqual([]);
+    const text = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
+    expect(readDocument(text).refusal).toBeUndefined();
+    expect(validate(schema, parse(text), operationLimitRules(defaults))).toEqual([]);
   });
 });
 
@@ -46,11 +62,14 @@ describe('limits at the gateway, just under and just over', () => {
   const costly = '{ products(first: 1) { id name } }';
   let stack: Stack;
   let limited: HttpClient;
+  let documentLimited: HttpClient;
   let token: string;
 
   beforeAll(async () => {
     stack = await startStack({ productInstances: 1 });
     limited = await stack.startGateway({ GRAPHQL_MAX_DEPTH: '2', GRAPHQL_MAX_ALIASES: '2', GRAPHQL_MAX_BATCH: '2' });
+    // The limits on documents, checked before validation, on a gateway of their own (fragments count as a level of depth).
+    documentLimited = await stack.startGateway({ GRAPHQL_MAX_TOKENS: '100', GRAPHQL_MAX_DIRECTIVES: '2', GRAPHQL_MAX_FRAGMENTS: '2', GRAPHQL_MAX_REPEATED_FIELDS: '3' });
     token = await stack.signIn('hardening');
   });
   afterAll(() => stack.close());
@@ -63,14 +82,14 @@ describe('limits at the gateway, just under and just over', () => {
     return { ...response, subgraphCalls };
   }
 
-  async function expectLimit(under: string, over: string, code: string, gateway = limited) {
+  async function expectLimit(under: string, over: string, code: string, gateway = limited, message = /limit of \d+ exceeded, found \d+/) {
     const admitted = await post({ query: under }, gateway);
     expect(admitted.status).toBe(200);
     expect(admitted.body.errors).toBeUndefined();
     const refused = await post({ query: over }, gateway);
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0].extensions).toEqual({ code });
-    expect(refused.body.errors[0].message).toMatch(/limit of \d+ exceeded, found \d+/);
+    expect(refused.body.errors[0].message).toMatch(message);
     expect(refused.body.data).toBeUndefined();
     expect(refused.subgraphCalls).toBe(0);
   }
@@ -86,6 +105,30 @@ describe('limits at the gateway, just under and just over', () => {
     expect(costOf(costly)).toBeGreaterThan(maxCost);
     await expectLimit(cheap, costly, 'QUERY_TOO_COSTLY', await stack.startGateway({ GRAPHQL_MAX_COST: String(maxCost) }));
   });
+
+  test('tokens: 100 run, 101 are a 400 TOO_MANY_TOKENS and run nothing', async () => {
+    // `a0: __typename` is 3 tokens, `__typename` 1, the braces 2: 2 + 3 × 32 + 2 = 100.
+    const withTokens = (count: number) => `{ ${Array.from({ length: 32 }, (_, i) => `a${i}: __typename`).join(' ')} ${'__typename '.repeat(count - 98)}}`;
+    await expectLimit(withTokens(100), withTokens(101), 'TOO_MANY_TOKENS', documentLimited, /more than 100 tokens/);
+  });
+
+  test('directives: two run, a third is a 400 TOO_MANY_DIRECTIVES and runs nothing', () =>
+    expectLimit('{ order(id: "1") @skip(if: false) { id @include(if: true) } }', '{ order(id: "1") @skip(if: false) { id @include(if: true) name @include(if: true) } }', 'TOO_MANY_DIRECTIVES', documentLimited, /more than 2 directives/));
+
+  test('fragments: two defined run, a third is a 400 TOO_MANY_FRAGMENTS and runs nothing', () => {
+    const withFragments = (count: number) =>
+      `{ ${Array.from({ length: count }, (_, i) => `...F${i}`).join(' ')} } ${Array.from({ length: count }, (_, i) => `fragment F${i} on Query { __typename }`).join(' ')}`;
+    return expectLimit(withFragments(2), withFragments(3), 'TOO_MANY_FRAGMENTS', documentLimited, /3 fragments, over the limit of 2/);
+  });
+
+  test('repeated fields: three selections of one name run, a fourth (through a fragment) is a 400 TOO_MANY_REPEATED_FIELDS', () =>
+    expectLimit(
+      '{ __typename __typename ...F } fragment F on Query { __typename }',
+      '{ __typename __typename ...F } fragment F on Query { __typename __typename }',
+      'TOO_MANY_REPEATED_FIELDS',
+      documentLimited,
+      /"__typename" is selected more than 3 times/,
+    ));
 
   test('batches: two operations run, three are refused as BATCH_TOO_LARGE', async () => {
     const admitted = await post([{ query: cheap }, { query: shallow }]);

@@ -1,25 +1,14 @@
-import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Kind, parse, type OperationDefinitionNode } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import { annotateSpan, SpanAttribute } from '../../shared/tracing/span';
+import { operationOf, type ClientDocument } from '../graphql-documents';
 import { userOf } from './jwt-auth';
 import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
 
 export interface GraphQLCacheFrontOptions {
   graphqlRoute: string;
   cache: ResponseCache;
-}
-
-/** Total length of the query texts kept parsed, in characters. */
-const DOCUMENTS_MAX_CHARS = 4 * 1024 * 1024;
-
-/** A query text, parsed once: what the cache key needs of it. */
-interface KnownDocument {
-  /** sha256 hex of the text, as Apollo computes its `queryHash`, so both paths share entries. */
-  queryHash: string;
-  /** The document's operations; a document that does not parse has none. */
-  operations: OperationDefinitionNode[];
+  /** The gateway's document reader: a text it has read is not parsed again. */
+  readDocument: (query: string) => ClientDocument;
 }
 
 interface GraphQLBody {
@@ -38,13 +27,6 @@ export function plainBody(body: unknown): GraphQLBody | undefined {
   return body as GraphQLBody;
 }
 
-/** The operation a request runs: the named one, or the document's only one. */
-export function operationOf(document: Pick<KnownDocument, 'operations'>, operationName: string | null | undefined): OperationDefinitionNode | undefined {
-  const { operations } = document;
-  if (operationName) return operations.find((operation) => operation.name?.value === operationName);
-  return operations.length === 1 ? operations[0] : undefined;
-}
-
 /**
  * Answers cached GraphQL queries on `POST /graphql` once the request is authenticated and its body
  * parsed (a `preHandler`, after the JWT and rate-limit hooks), before Apollo's request pipeline.
@@ -54,24 +36,8 @@ export function operationOf(document: Pick<KnownDocument, 'operations'>, operati
  * and `Cache-Control: no-store`, as Apollo marks a response it did not execute). Anything else —
  * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
  */
-export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache }: GraphQLCacheFrontOptions): void {
-  // Bounded by the texts' total length too: a client sending many large documents must not grow it past that.
-  const documents = new LRUCache<string, KnownDocument>({ max: 1000, maxSize: DOCUMENTS_MAX_CHARS, sizeCalculation: (_document, query) => query.length + 1 });
+export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
   const rendered = new WeakMap<CachedEntry, string>();
-
-  const known = (query: string): KnownDocument => {
-    let document = documents.get(query);
-    if (!document) {
-      let operations: OperationDefinitionNode[] = [];
-      try {
-        operations = parse(query).definitions.filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
-      } catch {
-        // Apollo answers the parse error; nothing here can be cached.
-      }
-      documents.set(query, (document = { queryHash: hash('sha256', query, 'hex'), operations }));
-    }
-    return document;
-  };
 
   const answer = (reply: FastifyReply, { hit }: Lookup) => {
     if (!hit) return undefined;
@@ -86,7 +52,7 @@ export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache
     const userId = userOf(request);
     const body = plainBody(request.body);
     if (userId === undefined || !body) return;
-    const document = known(body.query);
+    const document = readDocument(body.query);
     const operation = operationOf(document, body.operationName);
     if (operation?.operation !== 'query') return;
     const operationName = body.operationName ?? null;

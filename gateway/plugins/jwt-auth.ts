@@ -1,8 +1,10 @@
+import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { Kind, type OperationDefinitionNode } from 'graphql';
 import { AppError } from '../../shared/errors';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
 import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
+import { operationOf, type ClientDocument } from '../graphql-documents';
 
 export interface JwtAuthOptions {
   jwt: JwtSettings;
@@ -12,6 +14,14 @@ export interface JwtAuthOptions {
   graphqlRoute: string;
   /** Root fields anonymous GraphQL requests may select, as "Mutation.signIn". */
   publicRootFields: readonly string[];
+  /** Reads an anonymous request's document, within the limits, to see which root fields it selects. */
+  readDocument: (query: string) => ClientDocument;
+  /**
+   * Largest body read from a request without a verified token (an anonymous GraphQL request):
+   * sign-in and introspection are small, and nobody should make the gateway read a megabyte
+   * before it knows who they are. `ANONYMOUS_BODY_LIMIT_BYTES`, @default 16384
+   */
+  anonymousBodyLimitBytes: number;
 }
 
 const users = new WeakMap<FastifyRequest, string>();
@@ -55,12 +65,34 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
     }
   });
 
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (users.has(request)) return payload;
+    return limitBody(request, payload, options.anonymousBodyLimitBytes);
+  });
+
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== options.graphqlRoute || users.has(request)) return;
-    if (!selectsOnlyPublicFields(graphqlParams(request), publicFields)) {
+    const { query, operationName } = graphqlParams(request);
+    const operations = typeof query === 'string' ? options.readDocument(query).operations : [];
+    if (!selectsOnlyPublicFields(operationOf({ operations }, typeof operationName === 'string' ? operationName : undefined), publicFields)) {
       return refuse(request, reply, new AppError('UNAUTHENTICATED', 'Missing Authorization header'), options.graphqlRoute);
     }
   });
+}
+
+/** `payload`, failing with PAYLOAD_TOO_LARGE as soon as it is known to exceed `limit` bytes. */
+function limitBody(request: FastifyRequest, payload: NodeJS.ReadableStream, limit: number): NodeJS.ReadableStream {
+  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `A request without a token may send at most ${limit} bytes`);
+  if (Number(request.headers['content-length']) > limit) throw tooLarge();
+  let received = 0;
+  return payload.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        done(received > limit ? tooLarge() : null, chunk);
+      },
+    }),
+  );
 }
 
 function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, graphqlRoute: string) {
@@ -78,16 +110,7 @@ function graphqlParams(request: FastifyRequest): { query?: unknown; operationNam
 }
 
 /** True when the operation that would run selects only public root fields (and `__typename`). */
-export function selectsOnlyPublicFields({ query, operationName }: { query?: unknown; operationName?: unknown }, publicFields: ReadonlySet<string>): boolean {
-  if (typeof query !== 'string') return false;
-  let operations: OperationDefinitionNode[];
-  try {
-    operations = parse(query).definitions.filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
-  } catch {
-    return false;
-  }
-  const operation =
-    typeof operationName === 'string' ? operations.find((node) => node.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+function selectsOnlyPublicFields(operation: OperationDefinitionNode | undefined, publicFields: ReadonlySet<string>): boolean {
   if (!operation) return false;
   const rootType = operation.operation === 'query' ? 'Query' : operation.operation === 'mutation' ? 'Mutation' : 'Subscription';
   return operation.selectionSet.selections.every(

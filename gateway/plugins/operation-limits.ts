@@ -1,10 +1,11 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import { AppError, type ErrorCode } from '../../shared/errors';
 import { failSpan } from '../../shared/tracing/span';
+import type { ClientDocument } from '../graphql-documents';
 
 export interface OperationLimits {
   /** Deepest selection nesting an operation may have (introspection not counted). @default 8 */
@@ -18,6 +19,21 @@ export interface OperationLimits {
   maxAliases: number;
   /** Most operations in one batched HTTP request; 0 turns batching off (a JSON array is refused). @default 0 */
   maxBatch: number;
+  /**
+   * Most lexical tokens (names, punctuation, values; not comments) in a document, counted while it
+   * is parsed, which stops there. @default 1000 (five times the IDE's introspection query)
+   */
+  maxTokens: number;
+  /** Most directives in a document. @default 50 */
+  maxDirectives: number;
+  /** Most fragment definitions in a document. @default 50 */
+  maxFragments: number;
+  /**
+   * Most fields one selection set may select under the same response name, counting those of the
+   * fragments it spreads and of the same-named fields' merged sub-selections: validation compares
+   * every pair of them. @default 30
+   */
+  maxRepeatedFields: number;
 }
 
 /** graphql-armor prefixes its messages as if they were parse errors; ours say what was exceeded. */
@@ -27,8 +43,20 @@ const reject = (code: ErrorCode) => (context: ValidationContext | null, error: G
   context?.reportError(new GraphQLError(message, { originalError: new AppError(code, message) }));
 };
 
+/**
+ * An operation whose type the schema has no root for (a subscription here: the supergraph has no
+ * Subscription type) is invalid, as graphql-js 17's KnownOperationTypesRule says; graphql-js 16
+ * lets it through validation, and the query planner then fails it as an internal error.
+ */
+export const knownOperationTypesRule: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (context.getSchema().getRootType(node.operation)) return;
+    context.reportError(new GraphQLError(`The schema has no ${node.operation} root type: ${node.operation}s are not supported`, { nodes: node }));
+  },
+});
+
 /** The validation rules enforcing depth, cost and alias limits; Apollo answers their errors with a 400. */
-export function operationLimitRules({ maxDepth, maxCost, maxAliases }: OperationLimits): ValidationRule[] {
+export function operationLimitRules({ maxDepth, maxCost, maxAliases }: Pick<OperationLimits, 'maxDepth' | 'maxCost' | 'maxAliases'>): ValidationRule[] {
   const callbacks = (code: ErrorCode) => ({ propagateOnRejection: false, onReject: [reject(code)] });
   return [
     maxDepthRule({ n: maxDepth, ...callbacks('QUERY_TOO_DEEP') }),
@@ -37,17 +65,43 @@ export function operationLimitRules({ maxDepth, maxCost, maxAliases }: Operation
   ];
 }
 
+export interface OperationLimitsOptions {
+  graphqlRoute: string;
+  maxBatch: number;
+  /** The gateway's document reader, which applies the token, directive, fragment and repeated-field limits. */
+  readDocument: (query: string) => ClientDocument;
+}
+
+/** The query texts of a GraphQL request: one, or one per operation of a batch. */
+function queriesOf(request: FastifyRequest): unknown[] {
+  const source = request.method === 'GET' ? request.query : request.body;
+  const operations = Array.isArray(source) ? source : [source];
+  return operations.map((operation) => (operation && typeof operation === 'object' ? (operation as { query?: unknown }).query : undefined));
+}
+
+function refuse(reply: FastifyReply, code: ErrorCode, message: string) {
+  failSpan(code);
+  return reply.code(400).send({ errors: [{ message, extensions: { code } }] });
+}
+
 /**
- * Caps the operations of one batched request on `graphqlRoute` before any of them runs; with
- * `maxBatch` 0 every array body is refused, with the same code. Apollo's
- * `allowBatchedHttpRequests` must be set from `maxBatch > 0`.
+ * Refuses on `graphqlRoute`, before validation or anything else runs, a batch over `maxBatch`
+ * operations (with 0, every array body) and a document over the limits its reader enforces, so
+ * that validation's work stays linear in a document of at most `maxTokens` tokens. Apollo's
+ * `allowBatchedHttpRequests` must be set from `maxBatch > 0`, and its `parseOptions.maxTokens` from
+ * `maxTokens`, for the documents it parses itself.
  */
-export function useOperationLimits(app: FastifyInstance, { graphqlRoute, maxBatch }: { graphqlRoute: string; maxBatch: number }): void {
+export function useOperationLimits(app: FastifyInstance, { graphqlRoute, maxBatch, readDocument }: OperationLimitsOptions): void {
   app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.url !== graphqlRoute || !Array.isArray(request.body) || request.body.length <= maxBatch) return;
-    failSpan('BATCH_TOO_LARGE');
-    const message =
-      maxBatch === 0 ? 'Batched operations are not accepted: send one operation a request' : `A batch may hold at most ${maxBatch} operations, got ${request.body.length}`;
-    return reply.code(400).send({ errors: [{ message, extensions: { code: 'BATCH_TOO_LARGE' } }] });
+    if (request.routeOptions.url !== graphqlRoute) return;
+    if (Array.isArray(request.body) && request.body.length > maxBatch) {
+      const message =
+        maxBatch === 0 ? 'Batched operations are not accepted: send one operation a request' : `A batch may hold at most ${maxBatch} operations, got ${request.body.length}`;
+      return refuse(reply, 'BATCH_TOO_LARGE', message);
+    }
+    for (const query of queriesOf(request)) {
+      const refusal = typeof query === 'string' ? readDocument(query).refusal : undefined;
+      if (refusal) return refuse(reply, refusal.code, refusal.message);
+    }
   });
 }

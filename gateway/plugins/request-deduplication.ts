@@ -1,15 +1,11 @@
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 import type { FastifyRequest } from 'fastify';
-import { Kind, parse, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import type { GraphQLExecution } from '../../shared/graphql-http';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
-import { operationOf, plainBody } from './graphql-cache-front';
+import { operationOf, type ClientDocument } from '../graphql-documents';
+import { plainBody } from './graphql-cache-front';
 import { userOf } from './jwt-auth';
-
-/** Total length of the query texts whose operation types are remembered, in characters. */
-const DOCUMENTS_MAX_CHARS = 4 * 1024 * 1024;
 
 /**
  * One execution shared by identical requests while it is in flight. The first request of a key
@@ -89,28 +85,6 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The operation types of query texts, parsed once each. Only followers ask, so a text is parsed
- * here only when two identical requests met; a text that does not parse has no operation and is
- * never merged (Apollo answers its error to each request).
- */
-function operationTypes() {
-  const documents = new LRUCache<string, OperationDefinitionNode[]>({ max: 1000, maxSize: DOCUMENTS_MAX_CHARS, sizeCalculation: (_operations, query) => query.length + 1 });
-  return (query: string, operationName: string | null | undefined): OperationTypeNode | undefined => {
-    let operations = documents.get(query);
-    if (operations === undefined) documents.set(query, (operations = operationsOf(query)));
-    return operationOf({ operations }, operationName)?.operation;
-  };
-}
-
-function operationsOf(query: string): OperationDefinitionNode[] {
-  try {
-    return parse(query).definitions.filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
-  } catch {
-    return [];
-  }
-}
-
-/**
  * What makes two `POST /graphql` requests the same execution: the user scope (the verified token
  * subject; null for anonymous requests, which reach subgraphs with no user), the operation name,
  * the variables, the headers Apollo's answer depends on (`accept` picks the response's content
@@ -161,8 +135,9 @@ export interface RestExecution {
  * execution on their own (token, rate limit, operation limits, the cache front), and keep their
  * own rate-limit headers.
  */
-export function useRequestDeduplication(): RequestDeduplication {
-  const typeOf = operationTypes();
+export function useRequestDeduplication(readDocument: (query: string) => ClientDocument): RequestDeduplication {
+  // Only followers ask: a text is read here only when two identical requests met, and then from the reader's cache.
+  const typeOf = (query: string, operationName: string | null | undefined) => operationOf(readDocument(query), operationName)?.operation;
   const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
   const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
   // A request that arrives after a mutation was answered must see its effect (read your writes),

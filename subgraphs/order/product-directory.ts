@@ -7,7 +7,7 @@ const EXISTING_PRODUCTS = 'query ExistingProducts($representations: [_Any!]!) { 
 
 interface EntitiesResponse {
   data?: { _entities?: ({ id: string } | null)[] } | null;
-  errors?: unknown[];
+  errors?: { extensions?: { code?: unknown } }[];
 }
 
 /** Asks the product service which product ids exist, in one batched call over its instances. */
@@ -32,6 +32,10 @@ export class ProductDirectory {
     });
     const body = (await response.json().catch(() => ({}))) as EntitiesResponse;
     const entities = body.data?._entities;
+    // The product service answered, but its database did not: that is the cause to report.
+    if (Array.isArray(body.errors) && body.errors.some((error) => error?.extensions?.code === 'DATABASE_UNAVAILABLE')) {
+      throw new AppError('DATABASE_UNAVAILABLE', "The product service's database is unavailable: the product ids cannot be checked");
+    }
     if (!response.ok || body.errors || !Array.isArray(entities) || entities.length !== unique.length) {
       throw new AppError('UPSTREAM_UNAVAILABLE', 'The product service could not check the product ids');
     }
