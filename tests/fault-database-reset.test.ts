@@ -72,7 +72,7 @@ describeMysql(`a MySQL connection reset under load${mysqlUrl ? '' : ' (skipped: 
     ];
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     await sleep(1000);
-    const cut = proxy.kill();
+    const cut = await proxy.killMidRequest();
     await sleep(1200);
     await proxy.start();
     await sleep(1200);
