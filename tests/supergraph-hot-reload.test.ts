@@ -166,13 +166,17 @@ describe('SUPERGRAPH_URL', () => {
   });
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-  test('is polled, answered 304 while unchanged, and a new supergraph there goes live', async () => {
+  test('is polled, answered 304 while unchanged, and a new supergraph there goes live with a cache of its own', async () => {
     const { port } = server.address() as { port: number };
     const gateway = await stack.startGateway({ SUPERGRAPH_PATH: '', SUPERGRAPH_URL: `http://127.0.0.1:${port}/supergraph.graphql`, SUPERGRAPH_POLL_INTERVAL_MS: '100' });
     expect(await supergraphOf(gateway)).toEqual({ live: supergraphHash(withoutOrderProducts) });
     await waitFor(async () => requests.filter(({ status }) => status === 304).length >= 2, 'polls answered 304');
+    await gateway.get(`/products/${productId}`, { token });
+    expect((await gateway.get(`/products/${productId}`, { token })).headers.get('x-cache')).toBe('HIT');
     offered = full;
     await waitFor(async () => (await supergraphOf(gateway)).live === supergraphHash(full), 'the new supergraph');
+    // Cached answers belong to the supergraph that made them.
+    expect((await gateway.get(`/products/${productId}`, { token })).headers.get('x-cache')).toBe('MISS');
     expect((await gateway.graphql(ORDER_PRODUCTS, { id: orderId }, token)).body.data).toEqual({ order: { products: [{ id: String(productId), name: 'Lamp' }] } });
     // Every poll after the first sent back the ETag it was given.
     expect(requests.slice(1).every(({ ifNoneMatch }) => ifNoneMatch !== undefined)).toBe(true);
