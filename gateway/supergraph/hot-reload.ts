@@ -82,7 +82,7 @@ export function useSupergraphHotReload({ origin, contract, validationRules, log 
   const goLive = (hash: string, schema: GraphQLSchema) => {
     const broken = brokenOperations(schema, contract, validationRules);
     served = contract.filter((operation) => !broken.some(({ label }) => label === operation.label));
-    // Only possible for a first supergraph (a foreign one, say): later ones keep what is served.
+    // A first supergraph may run only some (a foreign one, none); a later one runs at least what the one before did.
     if (broken.length > 0) log.warn({ supergraph: hash, operations: broken.map(describe) }, `supergraph ${hash}: ${broken.length} REST or client operations cannot run on it`);
     const previous = status;
     status = { source: origin.location, hash, loadedAt: new Date(), reloads: previous ? previous.reloads + 1 : 0, refusals: previous?.refusals ?? zeroRefusals() };
