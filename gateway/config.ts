@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { HealthCheckOptions } from '../shared/balanced-fetch';
 import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
-import { EnvReader, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
+import { EnvReader, isHttpUrl, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
 import { readJwtSettings, type JwtSettings } from '../shared/jwt';
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
@@ -13,8 +13,8 @@ import type { RateLimitSettings } from './plugins/rate-limit';
 export interface GatewayConfig {
   /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
   http: HttpSettings;
-  /** The supergraph to serve; any composed supergraph works. `SUPERGRAPH_PATH`, @default "schema/supergraph.graphql" */
-  supergraphPath: string;
+  /** Where the supergraph comes from, and how a new one is picked up without a restart (README "Hot reload"). */
+  supergraph: SupergraphSettings;
   /**
    * Instance URLs per subgraph name, replacing the supergraph's routing URL; several URLs are
    * balanced round-robin. `SUBGRAPH_<NAME>_URLS` (name upper-cased, `-` as `_`), comma-separated.
@@ -102,6 +102,25 @@ export interface GatewayConfig {
   workers: number;
 }
 
+export interface SupergraphSettings {
+  /** The supergraph to serve; any composed supergraph works. `SUPERGRAPH_PATH`, @default "schema/supergraph.graphql" */
+  path: string;
+  /**
+   * Reload the supergraph when its file changes. The folder holding `SUPERGRAPH_PATH` is watched,
+   * not the file, so a replaced file or a swapped symlink (a Kubernetes ConfigMap update) is seen
+   * too. `SIGHUP` reloads whatever this is. `SUPERGRAPH_WATCH`, @default "on"
+   */
+  watch: boolean;
+  /**
+   * Fetch the supergraph from this http(s) URL instead of a file: at start (the gateway does not
+   * start without it), then every `SUPERGRAPH_POLL_INTERVAL_MS`, sending its last `ETag` back as
+   * `If-None-Match`. Not together with `SUPERGRAPH_PATH`. `SUPERGRAPH_URL`, @default unset (the file)
+   */
+  url: string | undefined;
+  /** Pause between two fetches of the supergraph URL, in ms. `SUPERGRAPH_POLL_INTERVAL_MS`, @default 10000 */
+  pollIntervalMs: number;
+}
+
 const DEFAULT_SUBGRAPH_URLS: Record<string, string[]> = {
   product: ['http://127.0.0.1:19093/graphql', 'http://127.0.0.1:19094/graphql'],
 };
@@ -118,6 +137,20 @@ function readSubgraphUrls(reader: EnvReader, env: Env): Record<string, string[]>
     if (match && reader.raw(name) !== undefined) urls[subgraphKey(match[1]!)] = reader.urlList(name, []);
   }
   return urls;
+}
+
+function readSupergraphSettings(reader: EnvReader): SupergraphSettings {
+  const url = reader.optionalString('SUPERGRAPH_URL');
+  if (url !== undefined && !isHttpUrl(url)) reader.problem(`SUPERGRAPH_URL must be an http(s) URL, got "${url}"`);
+  if (url !== undefined && reader.raw('SUPERGRAPH_PATH') !== undefined) {
+    reader.problem('SUPERGRAPH_URL and SUPERGRAPH_PATH are both set: the supergraph comes from one of them, so unset the other');
+  }
+  return {
+    path: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
+    watch: reader.oneOf('SUPERGRAPH_WATCH', ['on', 'off'] as const, 'on') === 'on',
+    url,
+    pollIntervalMs: reader.int('SUPERGRAPH_POLL_INTERVAL_MS', 10_000, { min: 100, max: 3_600_000 }),
+  };
 }
 
 /** An on/off switch whose default is "off" in production (`NODE_ENV=production`) and "on" elsewhere. */
@@ -175,7 +208,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
   const rateLimit = readRateLimit(reader);
   return reader.finish({
     http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
-    supergraphPath: resolve(process.cwd(), reader.string('SUPERGRAPH_PATH', SUPERGRAPH_FILE)),
+    supergraph: readSupergraphSettings(reader),
     subgraphUrls: readSubgraphUrls(reader, env),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     upstreamReadRetries: reader.int('UPSTREAM_READ_RETRIES', 1, { min: 0, max: 5 }),

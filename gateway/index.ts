@@ -19,5 +19,7 @@ if (readWorkerCount(new EnvReader(process.env), 'GATEWAY_WORKERS') === 1) {
       return (require('./config') as typeof import('./config')).loadGatewayConfig().workers;
     },
     serve: () => require('./serve'),
+    // Each worker reloads its supergraph on SIGHUP (gateway/supergraph/hot-reload.ts).
+    forwardSignals: ['SIGHUP'],
   });
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -23,8 +22,16 @@ import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
 import { useRequestDeduplication } from './plugins/request-deduplication';
 import { restRoutes } from './rest/routes';
+import { clientContract, restContract } from './supergraph/contract';
+import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
+import { supergraphOrigin } from './supergraph/origin';
 
 const GRAPHQL_ROUTE = '/graphql';
+
+/** `/ready`'s account of the supergraph: the live one's hash, and a refused offer's hash and reason (the problems go to the log only). */
+function supergraphReport({ hash, refused }: SupergraphStatus) {
+  return { live: hash, ...(refused ? { refused: { hash: refused.hash, reason: refused.reason } } : {}) };
+}
 /** Introspection's root fields; open without a token when introspection is on, for the IDE's docs. */
 const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 
@@ -52,14 +59,21 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument) : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
-  const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
+  const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
+  const supergraph = useSupergraphHotReload({
+    origin: supergraphOrigin(config.supergraph, app.log),
+    contract: [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)],
+    validationRules,
+    log: app.log,
+  });
+  const gateway = new ApolloGateway({ supergraphSdl: supergraph.manager, buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
     // Stated, not left to defaults: both guard the gateway (see "Hardening" in the README).
     csrfPrevention: true,
     allowBatchedHttpRequests: config.operationLimits.maxBatch > 0,
-    validationRules: [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)],
+    validationRules,
     // Apollo parses each new text itself too: within the same token limit.
     parseOptions: { maxTokens: config.operationLimits.maxTokens },
     // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
@@ -82,7 +96,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       subgraphs: { required: true, check: balancing.subgraphsAvailable },
       cache: { required: false, check: () => cacheStore.ping() },
     },
-    () => ({ healthyInstances: balancing.healthyInstances() }),
+    () => ({ healthyInstances: balancing.healthyInstances(), supergraph: supergraphReport(supergraph.status()) }),
   );
   app.addHook('onClose', () => apollo.stop());
 

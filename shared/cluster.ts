@@ -16,6 +16,11 @@ export interface ClusterOptions {
   loadWorkerCount(): number;
   /** What each worker runs: the server, as a single process would. */
   serve(): void;
+  /**
+   * Signals the primary passes on to its workers instead of dying of them (the gateway reloads its
+   * supergraph on SIGHUP, whose default action ends a process).
+   */
+  forwardSignals?: readonly NodeJS.Signals[];
 }
 
 /** Pause before replacing a worker that died; doubled for each further young death in a row. */
@@ -47,6 +52,7 @@ function runPrimary(options: ClusterOptions): void {
   // Repeated signals (a terminal's Ctrl-C reaches the whole group, then a SIGTERM) are forwarded once.
   process.on('SIGINT', () => workers.stop('SIGINT'));
   process.on('SIGTERM', () => workers.stop('SIGTERM'));
+  for (const signal of options.forwardSignals ?? []) process.on(signal, () => workers.forward(signal));
 }
 
 function loadOrExit({ name, loadWorkerCount }: ClusterOptions): number {
@@ -128,5 +134,10 @@ function superviseWorkers(name: string) {
     exitOnceEmpty();
   });
 
-  return { fork, stop };
+  /** To the listening workers only: one still starting has no handler yet, and reads everything fresh anyway. */
+  const forward = (signal: NodeJS.Signals) => {
+    for (const [worker, state] of living) if (state.listening) worker.process.kill(signal);
+  };
+
+  return { fork, stop, forward };
 }

@@ -113,3 +113,15 @@ test('GATEWAY_WORKERS above 1 needs REDIS_URL while the response cache or rate l
   // One worker keeps everything in one process's memory, as without the setting.
   expect(loadGatewayConfig({ DATA_DIR: dataDir, GATEWAY_WORKERS: '1', NODE_ENV: 'production' }).workers).toBe(1);
 });
+
+test('the supergraph comes from SUPERGRAPH_PATH (watched unless SUPERGRAPH_WATCH=off) or SUPERGRAPH_URL, never both', () => {
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).supergraph).toEqual({ path: join(process.cwd(), 'schema', 'supergraph.graphql'), watch: true, url: undefined, pollIntervalMs: 10_000 });
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_URL: 'https://schemas.example/supergraph.graphql', SUPERGRAPH_POLL_INTERVAL_MS: '500' }).supergraph).toMatchObject({
+    url: 'https://schemas.example/supergraph.graphql',
+    pollIntervalMs: 500,
+  });
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_WATCH: 'off' }).supergraph.watch).toBe(false);
+  expect(() => loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_URL: 'http://a/s', SUPERGRAPH_PATH: 's.graphql' })).toThrow(/SUPERGRAPH_URL and SUPERGRAPH_PATH are both set/);
+  expect(() => loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_URL: 'ftp://a/s' })).toThrow(/SUPERGRAPH_URL must be an http\(s\) URL/);
+  expect(() => loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_POLL_INTERVAL_MS: '5', SUPERGRAPH_WATCH: 'yes' })).toThrow(/SUPERGRAPH_WATCH [^]*SUPERGRAPH_POLL_INTERVAL_MS /);
+});

@@ -4,8 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subgraphs } from '../schema/subgraphs';
-import { CONFIG_LOADERS as PROCESS_CONFIGS } from '../scripts/config-loaders';
-import type { Env } from '../shared/config';
+import { CONFIG_LOADERS, loadRecordingReads } from './fixtures/config-reads';
 import {
   entryFile,
   runsCompiled,
@@ -20,14 +19,6 @@ import {
 } from './fixtures/deployment-files';
 import { runtimeImports } from './fixtures/runtime-imports';
 
-const { tracing, migrate, ...longRunningProcesses } = PROCESS_CONFIGS;
-
-/** Each process's config loader, by the entry file that calls it; a service's includes tracing's settings, which its `tracing.ts` reads first. */
-const CONFIG_LOADERS: Record<string, (env: Env) => object> = {
-  ...Object.fromEntries(Object.values(longRunningProcesses).map(({ entry, load }) => [entry, (env: Env) => ({ ...load(env), tracing: tracing!.load(env) })])),
-  [migrate!.entry]: migrate!.load,
-};
-
 const packageJson = JSON.parse(readRootFile('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
 const composeText = readRootFile('docker-compose.yml');
 const envExample = parseEnvFile(readRootFile('.env.example'));
@@ -41,22 +32,6 @@ const longRunning = services.filter(([, service]) => service.restart !== 'no');
 
 function environment(service: ComposeService): Record<string, string> {
   return Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, String(value ?? '')]));
-}
-
-/** Loads a config through a proxy that notes every variable the config module looks at. */
-function loadRecordingReads(entry: string, env: Record<string, string>): { config: any; read: Set<string>; problem?: string } {
-  const read = new Set<string>();
-  const recording = new Proxy(env, {
-    get: (target, name) => {
-      if (typeof name === 'string') read.add(name);
-      return target[name as string];
-    },
-  });
-  try {
-    return { config: CONFIG_LOADERS[entry]!(recording), read };
-  } catch (error) {
-    return { config: undefined, read, problem: String(error) };
-  }
 }
 
 function entryOf(service: ComposeService): string {

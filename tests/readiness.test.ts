@@ -1,5 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { SUPERGRAPH_FILE } from '../schema/subgraphs';
 import { HttpClient } from './fixtures/http';
 import { startStack, type Stack } from './fixtures/stack';
 
@@ -25,7 +27,13 @@ test('every process answers /ready 200 with its checks, and /health stays plain 
   expect(gateway.status).toBe(200);
   expect(gateway.body).toEqual({
     status: 'ready',
-    checks: { subgraphs: 'up', cache: 'up', healthyInstances: { auth: [expect.any(String)], order: [expect.any(String)], product: stack.productUrls } },
+    checks: {
+      subgraphs: 'up',
+      cache: 'up',
+      healthyInstances: { auth: [expect.any(String)], order: [expect.any(String)], product: stack.productUrls },
+      // The live supergraph, by the sha256 of its file.
+      supergraph: { live: createHash('sha256').update(readFileSync(SUPERGRAPH_FILE)).digest('hex') },
+    },
   });
   const product = await processOf(stack.productUrls[0]!).get('/ready');
   expect(product.body).toEqual({ status: 'ready', checks: { database: 'up', cache: 'up' } });

@@ -12,14 +12,16 @@ import jwt from 'jsonwebtoken';
 import { loadGatewayConfig } from '../gateway/config';
 import { createGatewayServer } from '../gateway/server';
 import { SUPERGRAPH_FILE } from '../schema/subgraphs';
-import { composeSupergraph, GENERATED_HEADER } from '../scripts/compose';
+import { composeSupergraph, GENERATED_HEADER, KUBERNETES_SUPERGRAPH_FILE } from '../scripts/compose';
 import { HttpClient } from './fixtures/http';
 
-test('schema/supergraph.graphql is what `npm run compose` makes of the subgraph schemas', () => {
+test('schema/supergraph.graphql and its copy in deploy/k8s are what `npm run compose` makes of the subgraph schemas', () => {
   const checkedIn = readFileSync(SUPERGRAPH_FILE, 'utf8');
   expect(checkedIn.startsWith(GENERATED_HEADER)).toBe(true);
   // A failure here means a subgraph schema changed: run `npm run compose` and commit the result.
   expect(checkedIn).toBe(composeSupergraph());
+  // The ConfigMap's copy too (deploy/k8s).
+  expect(readFileSync(KUBERNETES_SUPERGRAPH_FILE, 'utf8')).toBe(checkedIn);
 });
 
 test('the gateway serves a foreign supergraph, routing to the URLs inside it', async () => {

@@ -69,16 +69,29 @@ export class ResponseCache {
   /** Entry keys by caller fingerprint, with the tag versions they were derived from (see `peek`). */
   private readonly recentKeys = new LRUCache<string, { tagKeys: string[]; versions: (string | undefined)[]; key: string }>({ max: 10_000 });
   /** The API schema, set when the gateway loads its supergraph. */
-  schema: GraphQLSchema | undefined;
+  private schema: GraphQLSchema | undefined;
+  /**
+   * The live supergraph's hash, part of every key: an entry is served only under the supergraph
+   * that validated and ran its query, so a query a new supergraph refuses is not answered from the
+   * cache, and a hot reload starts from an empty cache (gateways on other supergraphs share none).
+   */
+  private supergraphHash = '';
 
   constructor(private readonly options: ResponseCacheOptions) {}
+
+  /** Follows the gateway's supergraph, on its first load and on every hot reload. */
+  useSchema(schema: GraphQLSchema, supergraphSdl: string): void {
+    this.schema = schema;
+    this.supergraphHash = hash('sha256', supergraphSdl, 'base64url');
+    this.recentKeys.clear();
+  }
 
   /** The entry's key, or undefined when this query cannot be cached or reads go around the cache. */
   async keyOf(identity: QueryIdentity): Promise<string | undefined> {
     const tags = this.tagsOf(identity);
     if (tags === undefined) return undefined;
     const versions = await Promise.all(tags.map((tag) => this.options.store.get(`tag:${tag}`)));
-    return entryKey(identity, tags, versions);
+    return entryKey(this.supergraphHash, identity, tags, versions);
   }
 
   async get(key: string): Promise<CachedEntry | undefined> {
@@ -104,7 +117,7 @@ export class ResponseCache {
       if (tags === undefined) return { key: undefined, hit: undefined };
       const tagKeys = tags.map((tag) => `tag:${tag}`);
       const versions = tagKeys.map((tagKey) => peek(tagKey));
-      key = entryKey(identity, tags, versions);
+      key = entryKey(this.supergraphHash, identity, tags, versions);
       if (fingerprint !== undefined) this.recentKeys.set(fingerprint, { tagKeys, versions, key });
     }
     const stored = peek(key);
@@ -147,9 +160,9 @@ export class ResponseCache {
   }
 }
 
-/** The key of one response: its identity plus the current versions of the tags it depends on. */
-function entryKey({ queryHash, operationName, variables, userId }: QueryIdentity, tags: string[], versions: (string | undefined)[]): string {
-  const parts = JSON.stringify([queryHash, operationName, variables, userId, tags, versions]);
+/** The key of one response: the supergraph, its identity, and the current versions of the tags it depends on. */
+function entryKey(supergraphHash: string, { queryHash, operationName, variables, userId }: QueryIdentity, tags: string[], versions: (string | undefined)[]): string {
+  const parts = JSON.stringify([supergraphHash, queryHash, operationName, variables, userId, tags, versions]);
   return `resp:${hash('sha256', parts, 'base64url')}`;
 }
 
@@ -167,8 +180,9 @@ export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<Gatew
   return {
     async serverWillStart() {
       return {
-        schemaDidLoadOrUpdate({ apiSchema }) {
-          cache.schema = apiSchema;
+        schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
+          // Always set for a gateway; only a server with a local schema has none.
+          cache.useSchema(apiSchema, coreSupergraphSdl ?? '');
         },
       };
     },
