@@ -7,4 +7,6 @@ module.exports = {
   testTimeout: 30000,
   // Each test file starts its own stack on port 0; two workers match the CI machine's two cores.
   maxWorkers: 2,
+  // The default output, then one line per group of tests not run for want of Redis or MySQL/MariaDB.
+  reporters: ['default', '<rootDir>/tests/fixtures/skipped-servers-reporter.js'],
 };
