@@ -5,9 +5,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './fixtures/net';
-import { freePort, startProcessStack, type ProcessStack, type RunningProcess } from './fixtures/processes';
+import { freePort, nodeArguments, spawnProcess, type RunningProcess } from './fixtures/processes';
 import { startRelay, type Relay } from './fixtures/relay';
 import { describeWithRedis, testRedisUrl } from './fixtures/servers';
+import { startStack, type Stack } from './fixtures/stack';
 
 const ROOT = join(__dirname, '..');
 const ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }';
@@ -15,7 +16,11 @@ const ORDER_QUERY = 'query Order($id: ID!) { order(id: $id) { id name products {
 const HOLD_MS = 1500;
 const IN_FLIGHT = 10;
 
-let stack: ProcessStack;
+/** The subgraphs the gateways under test route to (in this process, as most tests run them). */
+let stack: Stack;
+/** A gateway process with the default settings. */
+let single: RunningProcess & { child: ChildProcess };
+/** The gateway process of two workers. */
 let gateway: RunningProcess & { child: ChildProcess };
 let relay: Relay | undefined;
 let holdMs = 0;
@@ -37,6 +42,15 @@ function childrenOf(pid: number): number[] {
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Stops a gateway process with SIGTERM, if it still runs, and waits for it to exit. */
+async function stop(running: { child: ChildProcess } | undefined): Promise<void> {
+  const child = running?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** The pids in the gateway's pino log lines whose message starts with `message`. */
@@ -91,7 +105,7 @@ async function expectOrders(count: number, concurrency = 10): Promise<void> {
 /** Runs the gateway's entry to its end (it must fail to start): its exit status and output. */
 function runGatewayToExit(env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArguments('gateway/index.ts'), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -110,13 +124,20 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cluster-test-'));
   apart = { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: '' };
   failingWorkers = runGatewayToExit({ ...apart, GATEWAY_WORKERS: '2', RESPONSE_CACHE: 'off', SUPERGRAPH_PATH: join(dataDir, 'missing.graphql') });
-  stack = await startProcessStack({});
+  stack = await startStack();
+  single = await startGatewayProcess('gateway', {});
 }, 120_000);
 
 afterAll(async () => {
+  await Promise.all([stop(single), stop(gateway)]);
   await stack?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** A gateway process over the stack's subgraphs, logging each request (with its pid) as production does. */
+function startGatewayProcess(name: string, env: Record<string, string>) {
+  return spawnProcess(name, 'gateway/index.ts', { ...stack.gatewaySettings, HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env });
+}
 
 describeWithRedis('a gateway of two workers sharing Redis', () => {
   beforeAll(async () => {
@@ -127,8 +148,8 @@ describeWithRedis('a gateway of two workers sharing Redis', () => {
     expected = (await stack.gateway.graphql(ORDER_QUERY, { id: orderId }, token)).body;
     expect(expected).toEqual({ data: { order: { id: orderId, name: 'cluster order', products: expect.any(Array) } } });
     // Holds each GraphQL call `holdMs` (0 until the SIGTERM test) before forwarding it to the product subgraph.
-    relay = await startRelay(`http://127.0.0.1:${stack.processes['product-a']!.port}`, { call: () => holdMs });
-    gateway = await stack.startGateway('cluster', {
+    relay = await startRelay(stack.productUrls[0]!, { call: () => holdMs });
+    gateway = await startGatewayProcess('cluster', {
       GATEWAY_WORKERS: '2',
       // The response cache stays on: with Redis its entries and invalidation tags are shared.
       REDIS_URL: testRedisUrl(),
@@ -192,7 +213,7 @@ test('workers that keep dying right after they start: the primary gives up and e
 
 describe('config', () => {
   test('by default the gateway is one process: no workers', () => {
-    expect(childrenOf(stack.processes.gateway!.pid)).toEqual([]);
+    expect(childrenOf(single.pid)).toEqual([]);
   });
 
   test('workers with the response cache on and no REDIS_URL: refused once, by the primary, before any fork', async () => {
