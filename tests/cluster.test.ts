@@ -129,14 +129,19 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([stop(single), stop(gateway)]);
+  await Promise.all(gatewayStarts.map(async (started) => stop(await started.catch(() => undefined))));
   await stack?.close();
   rmSync(dataDir, { recursive: true, force: true });
-});
+}, 120_000);
+
+/** Every gateway process started: afterAll stops each once its start settles (a start may outlive a timed-out hook). */
+const gatewayStarts: Promise<RunningProcess & { child: ChildProcess }>[] = [];
 
 /** A gateway process over the stack's subgraphs, logging each request (with its pid) as production does. */
 function startGatewayProcess(name: string, env: Record<string, string>) {
-  return spawnProcess(name, 'gateway/index.ts', { ...stack.gatewaySettings, HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env });
+  const started = spawnProcess(name, 'gateway/index.ts', { ...stack.gatewaySettings, HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env });
+  gatewayStarts.push(started);
+  return started;
 }
 
 describeWithRedis('a gateway of two workers sharing Redis', () => {

@@ -13,6 +13,8 @@ import { startZipkinReceiver, type ZipkinReceiver, type ZipkinSpan } from './fix
 const START_TIMEOUT_MS = 120_000;
 
 let zipkin: ZipkinReceiver;
+/** The stack's start, which may outlive a timed-out beforeAll: afterAll still stops what it started. */
+let starting: Promise<ProcessStack> | undefined;
 let stack: ProcessStack;
 let token: string;
 let productIds: number[];
@@ -22,7 +24,7 @@ let untraced: RunningProcess;
 
 beforeAll(async () => {
   zipkin = await startZipkinReceiver();
-  stack = await startProcessStack({ ZIPKIN_URL: zipkin.url, TRACE_EXPORT_DELAY_MS: '100' });
+  stack = await (starting = startProcessStack({ ZIPKIN_URL: zipkin.url, TRACE_EXPORT_DELAY_MS: '100' }));
   const createProducts = async () => {
     token = await stack.signIn('tracer');
     productIds = [];
@@ -34,9 +36,9 @@ beforeAll(async () => {
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await stack?.close();
+  await (await starting?.catch(() => undefined))?.close();
   await zipkin?.close();
-});
+}, START_TIMEOUT_MS);
 
 const service = (span: ZipkinSpan) => span.localEndpoint.serviceName;
 const tag = (span: ZipkinSpan, name: string) => span.tags?.[name];
