@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadGatewayConfig } from '../gateway/config';
 import { ConfigError } from '../shared/config';
+import { launchChromium } from './fixtures/browser';
 import type { HttpClient } from './fixtures/http';
 import { startStack, type Stack } from './fixtures/stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const INTROSPECTION = '{ __schema { queryType { name } } }';
 
@@ -114,9 +113,8 @@ describe('the playground off (production)', () => {
 describe('the playground in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    // A missing browser must fail this test, not skip it: .ci/run installs the Debian package.
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does)`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    // A browser that cannot start fails this test, never skips it.
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 

@@ -3,16 +3,17 @@ import { startStack, type Stack } from './fixtures/stack';
 import { HttpClient } from './fixtures/http';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { describeWithRedis, testRedisUrl } from './fixtures/servers';
 
-describe.each(['memory', 'redis'] as const)('product list cache in %s', (backend) => {
+/** The same contract with either store. */
+function productListCacheSuite(backend: 'memory' | 'redis') {
   let stack: Stack;
   let token: string;
   let instances: HttpClient[];
 
   beforeAll(async () => {
     const namespace = { CACHE_NAMESPACE: `test-${randomBytes(4).toString('hex')}` };
-    stack = await startStack({ productEnv: backend === 'redis' ? { ...namespace, REDIS_URL } : namespace });
+    stack = await startStack({ productEnv: backend === 'redis' ? { ...namespace, REDIS_URL: testRedisUrl() } : namespace });
     token = await stack.signIn();
     instances = stack.productUrls.map((url) => new HttpClient(url.replace(/\/graphql$/, '')));
     await stack.gateway.post('/products', { name: 'First', supply_price: 1 }, { token });
@@ -67,4 +68,7 @@ describe.each(['memory', 'redis'] as const)('product list cache in %s', (backend
       expect((await listOn(instances[1]!)).headers.get('x-cache')).toBe('HIT');
     });
   }
-});
+}
+
+describe('product list cache in memory', () => productListCacheSuite('memory'));
+describeWithRedis('product list cache in redis', () => productListCacheSuite('redis'));

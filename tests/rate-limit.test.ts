@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadGatewayConfig } from '../gateway/config';
 import type { HttpClient, HttpResponse } from './fixtures/http';
+import { describeWithRedis, testRedisUrl, testWithRedis } from './fixtures/servers';
 import { startStack, type Stack } from './fixtures/stack';
 
 const WINDOW_MS = 1000;
@@ -39,10 +40,11 @@ test('off by default, on in production, with documented limits', () => {
   expect(loadGatewayConfig({ ...secret, NODE_ENV: 'production', RATE_LIMIT: 'off' }).rateLimit.enabled).toBe(false);
 });
 
-describe.each([
-  ['in memory', () => ({})],
-  ['in Redis', () => ({ REDIS_URL: 'redis://127.0.0.1:6379', CACHE_NAMESPACE: `rate-${randomBytes(6).toString('hex')}` })],
-])('counted %s', (_store, storeEnv) => {
+/** Redis settings of a namespace of one's own, so that no other test's counts meet these. */
+const redisEnv = () => ({ REDIS_URL: testRedisUrl(), CACHE_NAMESPACE: `rate-${randomBytes(6).toString('hex')}` });
+
+/** The same limits with the counts in either store. */
+function countedSuite(storeEnv: () => Record<string, string>) {
   let gateway: HttpClient;
   let env: Record<string, string>;
   beforeAll(async () => {
@@ -94,10 +96,13 @@ describe.each([
     for (let index = 0; index < PER_USER; index += 1) expect((await gateway.get('/products', { token: tokens.alice })).status).toBe(200);
     expectRestLimited(await gateway.get(`/order/${orderId}`, { token: tokens.alice }));
   });
-});
+}
 
-test('with Redis, every gateway sharing it shares the counts', async () => {
-  const shared = { ...limits, REDIS_URL: 'redis://127.0.0.1:6379', CACHE_NAMESPACE: `rate-${randomBytes(6).toString('hex')}` };
+describe('counted in memory', () => countedSuite(() => ({})));
+describeWithRedis('counted in Redis', () => countedSuite(redisEnv));
+
+testWithRedis('with Redis, every gateway sharing it shares the counts', async () => {
+  const shared = { ...limits, ...redisEnv() };
   const [one, two] = [await stack.startGateway(shared), await stack.startGateway(shared)];
   await nextWindow();
   expect((await one.get('/products', { token: tokens.erin })).status).toBe(200);

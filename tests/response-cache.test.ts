@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
+import { describeWithRedis, testRedisUrl, testWithRedis } from './fixtures/servers';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ORDER_QUERY = 'query($id: ID!) { order(id: $id) { id name productIds products { name supplyPrice } } }';
 
 /** Each stack gets its own key namespace, so parallel test files sharing one Redis never meet. */
 const cacheEnv = (backend: 'memory' | 'redis'): Record<string, string> => ({
   CACHE_NAMESPACE: `test-${randomBytes(4).toString('hex')}`,
-  ...(backend === 'redis' ? { REDIS_URL } : {}),
+  ...(backend === 'redis' ? { REDIS_URL: testRedisUrl() } : {}),
 });
 
-describe.each(['memory', 'redis'] as const)('response cache in %s', (backend) => {
+/** The same contract with either store. */
+function responseCacheSuite(backend: 'memory' | 'redis') {
   let stack: Stack;
   let alice: string;
   let products: number[];
@@ -105,7 +106,10 @@ describe.each(['memory', 'redis'] as const)('response cache in %s', (backend) =>
     }
     expect(ports.size).toBe(2);
   });
-});
+}
+
+describe('response cache in memory', () => responseCacheSuite('memory'));
+describeWithRedis('response cache in redis', () => responseCacheSuite('redis'));
 
 test('entries expire after the configured ORDER_CACHE_MAX_AGE_SECONDS', async () => {
   const stack = await startStack({ gatewayEnv: cacheEnv('memory'), orderEnv: { ORDER_CACHE_MAX_AGE_SECONDS: '1' } });
@@ -121,7 +125,7 @@ test('entries expire after the configured ORDER_CACHE_MAX_AGE_SECONDS', async ()
   }
 });
 
-test('with Redis, a write through one gateway is seen through another on the next read', async () => {
+testWithRedis('with Redis, a write through one gateway is seen through another on the next read', async () => {
   const env = cacheEnv('redis');
   const stack = await startStack({ gatewayEnv: env });
   try {

@@ -6,31 +6,39 @@ import { ConfigError } from '../shared/config';
 import { loadTracingSettings } from '../shared/tracing/config';
 import { HttpClient } from './fixtures/http';
 import { waitFor } from './fixtures/net';
-import { startProcessStack, type ProcessStack } from './fixtures/processes';
+import { runnable, startProcessStack, type ProcessStack, type RunningProcess } from './fixtures/processes';
 import { startZipkinReceiver, type ZipkinReceiver, type ZipkinSpan } from './fixtures/zipkin';
 
-/** Five processes each load tsx and the OpenTelemetry SDK: on two shared cores that takes a while. */
+/** Seven processes start, six of them loading the OpenTelemetry SDK: on two shared cores that takes a while. */
 const START_TIMEOUT_MS = 120_000;
 
 let zipkin: ZipkinReceiver;
+/** The stack's start, which may outlive a timed-out beforeAll: afterAll still stops what it started. */
+let starting: Promise<ProcessStack> | undefined;
 let stack: ProcessStack;
 let token: string;
 let productIds: number[];
+/** Two more gateways over the same subgraphs: one that samples nothing itself, one that exports nothing. */
+let sparse: RunningProcess;
+let untraced: RunningProcess;
 
 beforeAll(async () => {
   zipkin = await startZipkinReceiver();
-  stack = await startProcessStack({ ZIPKIN_URL: zipkin.url, TRACE_EXPORT_DELAY_MS: '100' });
-  token = await stack.signIn('tracer');
-  productIds = [];
-  for (const name of ['Traced keyboard', 'Traced mouse']) {
-    productIds.push((await stack.gateway.post('/products', { name, supply_price: 100 }, { token })).body.product_id);
-  }
+  stack = await (starting = startProcessStack({ ZIPKIN_URL: zipkin.url, TRACE_EXPORT_DELAY_MS: '100' }));
+  const createProducts = async () => {
+    token = await stack.signIn('tracer');
+    productIds = [];
+    for (const name of ['Traced keyboard', 'Traced mouse']) {
+      productIds.push((await stack.gateway.post('/products', { name, supply_price: 100 }, { token })).body.product_id);
+    }
+  };
+  [sparse, untraced] = await Promise.all([stack.startGateway('sparse-gateway', { TRACE_SAMPLE_RATIO: '0' }), stack.startGateway('untraced-gateway', { ZIPKIN_URL: '' }), createProducts()]);
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await stack?.close();
+  await (await starting?.catch(() => undefined))?.close();
   await zipkin?.close();
-});
+}, START_TIMEOUT_MS);
 
 const service = (span: ZipkinSpan) => span.localEndpoint.serviceName;
 const tag = (span: ZipkinSpan, name: string) => span.tags?.[name];
@@ -170,7 +178,6 @@ test('an error sets the span status: the gateway span carries the error code, th
 });
 
 test('TRACE_SAMPLE_RATIO=0 starts no trace, but still records a request that arrives sampled', async () => {
-  const sparse = await stack.startGateway('sparse-gateway', { TRACE_SAMPLE_RATIO: '0' });
   const client = new HttpClient(`http://127.0.0.1:${sparse.port}`);
   const instance = `gateway-${sparse.port}`;
   expect((await client.get('/products', { token })).status).toBe(200);
@@ -185,10 +192,9 @@ test('TRACE_SAMPLE_RATIO=0 starts no trace, but still records a request that arr
   const fromSparse = zipkin.spans.filter((span) => tag(span, 'service.instance.id') === instance);
   expect(fromSparse.length).toBeGreaterThan(0);
   expect(fromSparse.every((span) => span.traceId === caller.traceId)).toBe(true);
-}, 60_000);
+});
 
 test('with ZIPKIN_URL unset, a gateway exports nothing, passes no trace context on, and still serves', async () => {
-  const untraced = await stack.startGateway('untraced-gateway', { ZIPKIN_URL: '' });
   const client = new HttpClient(`http://127.0.0.1:${untraced.port}`);
   const before = new Set(zipkin.spans.map((span) => span.id));
   const caller = traceparent();
@@ -200,12 +206,13 @@ test('with ZIPKIN_URL unset, a gateway exports nothing, passes no trace context 
   expect(zipkin.spans.filter((span) => span.traceId === caller.traceId)).toEqual([]);
   expect(zipkin.spans.filter((span) => tag(span, 'service.instance.id') === `gateway-${untraced.port}`)).toEqual([]);
   expect(untraced.output()).not.toContain('trace_id');
-}, 60_000);
+});
 
 test('with ZIPKIN_URL unset, starting tracing loads no OpenTelemetry module at all', async () => {
-  const script = "require('./shared/tracing').startTracing('auth'); console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.includes('@opentelemetry')).length))";
+  const tracing = runnable('shared/tracing/index.ts');
+  const script = `require(${JSON.stringify(tracing.file)}).startTracing('auth'); console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.includes('@opentelemetry')).length))`;
   const loaded = async (env: Record<string, string>) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..'), env: { ...process.env, ...env } });
+    const { stdout } = await promisify(execFile)(process.execPath, [...tracing.loader, '-e', script], { cwd: join(__dirname, '..'), env: { ...process.env, ...env } });
     return Number(stdout.trim());
   };
   expect(await loaded({ ZIPKIN_URL: '' })).toBe(0);
