@@ -1,3 +1,4 @@
+import { describeWithMysql } from './fixtures/servers';
 import mysql from 'mysql2/promise';
 import type { DataSource, EntityManager } from 'typeorm';
 import { connectWithCurrentSchema, createDataSource } from '../shared/database/data-source';
@@ -15,7 +16,6 @@ import { startTcpProxy } from './fixtures/tcp-proxy';
  * lock conflict, an internal error for anything else. MySQL's part needs TEST_DATABASE_URL.
  */
 const mysqlUrl = process.env.TEST_DATABASE_URL;
-const describeMysql = mysqlUrl ? describe : describe.skip;
 const describeSqlite = mysqlUrl ? describe.skip : describe;
 
 /** What `run` rejected with; fails the test when it resolved. */
@@ -81,7 +81,7 @@ describeSqlite(`SQLite${mysqlUrl ? ' (skipped: TEST_DATABASE_URL selects MySQL)'
   }, 30_000);
 });
 
-describeMysql(`MySQL${mysqlUrl ? '' : ' (skipped: needs TEST_DATABASE_URL, a MySQL or MariaDB server)'}`, () => {
+describeWithMysql('MySQL', () => {
   let db: TestDatabase;
   beforeAll(async () => (db = await createTestDatabase()));
   afterAll(() => db.drop());

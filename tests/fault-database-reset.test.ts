@@ -1,3 +1,4 @@
+import { describeWithMysql } from './fixtures/servers';
 import type { HttpResponse } from './fixtures/http';
 import { waitFor } from './fixtures/net';
 import { startStack, type Stack } from './fixtures/stack';
@@ -13,7 +14,6 @@ import { startTcpProxy, type TcpProxy } from './fixtures/tcp-proxy';
  */
 const mysqlUrl = process.env.TEST_DATABASE_URL;
 // Connection resets are MySQL's failure mode (SQLite has no connection to cut): see tests/database-failures.test.ts.
-const describeMysql = mysqlUrl ? describe : describe.skip;
 
 /** Each answer from MariaDB waits this long in the proxy, so that queries are in flight when it is killed. */
 const LATENCY_MS = 25;
@@ -28,7 +28,7 @@ interface Outcome {
   name?: string;
 }
 
-describeMysql(`a MySQL connection reset under load${mysqlUrl ? '' : ' (skipped: needs TEST_DATABASE_URL, a MySQL or MariaDB server)'}`, () => {
+describeWithMysql('a MySQL connection reset under load', () => {
   let proxy: TcpProxy;
   let stack: Stack;
   let token: string;
