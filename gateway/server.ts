@@ -10,6 +10,7 @@ import { createHttpApp } from '../shared/http-app';
 import { useReadiness } from '../shared/readiness';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
+import { PlanExecutingGateway } from './execution/executor';
 import { useErrorStatus } from './plugins/error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
@@ -49,7 +50,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const deduplication = config.clientDeduplication ? useRequestDeduplication() : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
-  const gateway = new ApolloGateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
+  const Gateway = config.queryPlanExecutor === 'own' ? PlanExecutingGateway : ApolloGateway;
+  const gateway = new Gateway({ supergraphSdl: readFileSync(config.supergraphPath, 'utf8'), buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,

@@ -62,3 +62,14 @@ export function ensureHiveGateway(): string {
 
 /** The CLI's entry file, run with `node` directly so the measured pid is the gateway itself. */
 export const HIVE_BIN = join(HIVE_PACKAGE, 'dist', 'bin.js');
+
+/**
+ * Hive Gateway configurations of The Guild's benchmark (gateways/hive-gateway-router-runtime):
+ * Hive Router's Rust query planner and executor (`@graphql-hive/router-runtime`), without and with
+ * Hive's own inbound (client) request deduplication.
+ */
+export const HIVE_CONFIGS = {
+  'router-runtime': join(HIVE_DIR, 'router-runtime.config.mjs'),
+  'router-runtime-inbound-dedup': join(HIVE_DIR, 'router-runtime-inbound-dedup.config.mjs'),
+} as const;
+export type HiveConfig = keyof typeof HIVE_CONFIGS;
