@@ -49,7 +49,7 @@ export class PlanExecutingGateway extends ApolloGateway {
         if (invalidVariables.length > 0) return { errors: invalidVariables };
         const ready = prepared ?? this.prepared.prepare(state, requestContext, operationContext);
         if (!ready.executable) return apolloExecutor(requestContext);
-        const services = Object.fromEntries(Object.entries(state.serviceMap).map(([name, { dataSource }]) => [name, dataSource]));
+        const services = this.prepared.services(state);
         state.experimental_didResolveQueryPlan?.({ queryPlan: ready.queryPlan, serviceMap: services, requestContext, operationContext });
         const result = await inSpan('gateway.execute', {}, () => executePlan(state, requestContext, ready, services), errorsOf, state.config.telemetry as never);
         return exposeQueryPlan(state, requestContext, ready.queryPlan, result);

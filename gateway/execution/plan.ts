@@ -1,4 +1,4 @@
-import { assert, type Operation } from '@apollo/federation-internals';
+import type { Operation } from '@apollo/federation-internals';
 import { evaluateCondition, type PlanNode, type QueryPlan, type ResponsePath, type SubscriptionNode } from '@apollo/query-planner';
 import { executeFetch, type Cursor, type PlanRun } from './fetch';
 
@@ -59,23 +59,42 @@ export function isExecutable(plan: QueryPlan): boolean {
 
 /**
  * Apollo's flattenResultsAtPath: the value at `path` from index `from` on, every list on the way
- * (`@`) flattened into one list of what its items hold there.
+ * (`@`) flattened into one list of what its items hold there. Gathered into one list, where
+ * Apollo's builds a list per list met on the way and flattens them.
  */
 function flattenResultsAtPath(value: unknown, path: ResponsePath, from: number): unknown {
-  if (from === path.length) return value;
-  if (value === undefined || value === null) return value;
-  const current = path[from];
-  if (current === '@') {
-    const flattened: unknown[] = [];
-    for (const item of value as unknown[]) {
-      const found = flattenResultsAtPath(item, path, from + 1);
-      if (Array.isArray(found)) for (const each of found) flattened.push(each);
-      else flattened.push(found);
+  for (let index = from; index < path.length; index += 1) {
+    if (value === undefined || value === null) return value;
+    const current = path[index];
+    if (current === '@') {
+      const flattened: unknown[] = [];
+      for (const item of value as unknown[]) gather(item, path, index + 1, flattened);
+      return flattened;
     }
-    return flattened;
+    value = step(value, current);
   }
-  assert(typeof current === 'string', () => `Unexpected ${typeof current} found in path`);
-  assert(!Array.isArray(value), () => `Unexpected array in result for path element ${current}`);
+  return value;
+}
+
+/** Adds to `into` what flattenResultsAtPath(value, path, from) is, its items if it is a list. */
+function gather(value: unknown, path: ResponsePath, from: number, into: unknown[]): void {
+  for (let index = from; index < path.length; index += 1) {
+    if (value === undefined || value === null) break;
+    const current = path[index];
+    if (current === '@') {
+      for (const item of value as unknown[]) gather(item, path, index + 1, into);
+      return;
+    }
+    value = step(value, current);
+  }
+  if (Array.isArray(value)) for (const item of value) into.push(item);
+  else into.push(value);
+}
+
+/** One field of a path, with Apollo's checks and messages. */
+function step(value: unknown, current: string | number | undefined): unknown {
+  if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
+  if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
   const object = value as Record<string, unknown>;
-  return flattenResultsAtPath(Object.prototype.hasOwnProperty.call(object, current) ? object[current] : undefined, path, from + 1);
+  return Object.prototype.hasOwnProperty.call(object, current) ? object[current] : undefined;
 }

@@ -1,4 +1,4 @@
-import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
+import { buildOperationContext, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { operationFromDocument, type Operation, type Schema } from '@apollo/federation-internals';
 import type { QueryPlan, QueryPlanner } from '@apollo/query-planner';
 import { GraphQLError, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -19,7 +19,7 @@ export interface GatewayState {
   apiSchema: Schema;
   supergraphSchema: GraphQLSchema;
   queryPlanner: QueryPlanner;
-  serviceMap: Record<string, { dataSource: import('@apollo/gateway').GraphQLDataSource }>;
+  serviceMap: Record<string, { dataSource: GraphQLDataSource }>;
   config: ConstructorParameters<typeof ApolloGateway>[0] & { __exposeQueryPlanExperimental?: boolean; debug?: boolean; telemetry?: unknown };
   logger: { debug(message: string): void };
   recursiveSelectionsLimitDisabled: boolean;
@@ -57,13 +57,24 @@ const MAX_PREPARED_OPERATIONS = 500;
 export class PreparedOperations {
   private readonly cache = new LRUCache<string, PreparedOperation>({ max: MAX_PREPARED_OPERATIONS });
   private schema: Schema | undefined;
+  private dataSources: Record<string, GraphQLDataSource> = {};
 
   get(state: GatewayState, requestContext: RequestContext): PreparedOperation | undefined {
-    if (state.apiSchema !== this.schema) {
-      this.cache.clear();
-      this.schema = state.apiSchema;
-    }
+    this.follow(state);
     return this.cache.get(keyOf(requestContext));
+  }
+
+  /** The data source of each subgraph, by name (ApolloGateway rebuilds them with the schema). */
+  services(state: GatewayState): Readonly<Record<string, GraphQLDataSource>> {
+    this.follow(state);
+    return this.dataSources;
+  }
+
+  private follow(state: GatewayState): void {
+    if (state.apiSchema === this.schema) return;
+    this.cache.clear();
+    this.schema = state.apiSchema;
+    this.dataSources = Object.fromEntries(Object.entries(state.serviceMap).map(([name, { dataSource }]) => [name, dataSource]));
   }
 
   /** Plans (in a `gateway.plan` span, as Apollo does) and compiles the request's operation. */

@@ -1,12 +1,10 @@
 import {
-  assert,
   ERRORS,
   isCompositeType,
   isCustomScalarType,
   isEnumType,
   isListType,
   isNonNullType,
-  isObjectType,
   isSubtype,
   typenameFieldName,
   Variable,
@@ -106,6 +104,17 @@ export interface ShapedResponse {
 class Unsupported extends Error {}
 
 const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+
+/*
+ * Applying a shape runs per value of every response, so it calls no function of
+ * @apollo/federation-internals but these (its package index turns each call into a getter call),
+ * and its per-value checks throw inline, with Apollo's messages, instead of allocating a message closure.
+ */
+function assert(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new Error(typeof message === 'string' ? message : message());
+}
+const isObjectKind = (type: NamedType) => type.kind === 'ObjectType';
+const isCompositeKind = (type: NamedType) => type.kind === 'ObjectType' || type.kind === 'InterfaceType' || type.kind === 'UnionType';
 
 export function compileResponseShape(operation: Operation): ResponseShape {
   const schema = operation.schema();
@@ -263,7 +272,7 @@ function applySelections(run: ShapeRun, input: Output, selections: SelectionShap
         if (outputValue === undefined) {
           if (inputValue === null && name !== typenameFieldName) inputValue = input[typenameFieldName] ?? null;
           const type = inputValue !== null && typeof inputValue === 'string' ? (typeNamed(run, inputValue) ?? parentType) : parentType;
-          if (!isObjectType(type)) return NULL_BUBBLE_UP;
+          if (!isObjectKind(type)) return NULL_BUBBLE_UP;
           output[name] = type.name;
         }
         continue;
@@ -276,7 +285,7 @@ function applySelections(run: ShapeRun, input: Output, selections: SelectionShap
       if (invalid) return NULL_BUBBLE_UP;
     } else {
       const typename = input[typenameFieldName];
-      assert(!typename || typeof typename === 'string', () => `Got unexpected value for __typename: ${typename}`);
+      if (typename && typeof typename !== 'string') throw new Error(`Got unexpected value for __typename: ${typename}`);
       if (typeConditionApplies(run, selection, typename as string | undefined, parentType)) {
         if (applySelections(run, input, selection.selections, output, path, selection.typeCondition ?? parentType) === NULL_BUBBLE_UP) return NULL_BUBBLE_UP;
       }
@@ -313,11 +322,11 @@ function update(run: ShapeRun, outputValue: unknown, shape: ValueShape, inputVal
     }
     case 'list': {
       if (inputValue === null) return null;
-      assert(Array.isArray(inputValue), () => `Invalid non-list value ${inputValue} returned by subgraph for list type ${shape.text}`);
-      assert(outputValue === undefined || Array.isArray(outputValue), () => `Invalid non-list value ${outputValue} returned by subgraph for list type ${shape.text}`);
+      if (!Array.isArray(inputValue)) throw new Error(`Invalid non-list value ${inputValue} returned by subgraph for list type ${shape.text}`);
+      if (!(outputValue === undefined || Array.isArray(outputValue))) throw new Error(`Invalid non-list value ${outputValue} returned by subgraph for list type ${shape.text}`);
       const previous = outputValue as unknown[] | undefined;
       const length = inputValue.length;
-      assert(previous === undefined || length === previous.length, () => `[${inputValue}].length (${length}) !== [${previous}].length (${previous!.length})`);
+      if (!(previous === undefined || length === previous.length)) throw new Error(`[${inputValue}].length (${length}) !== [${previous}].length (${previous!.length})`);
       const updated = new Array<unknown>(length);
       let nullify = false;
       let hasErrors = false;
@@ -334,21 +343,21 @@ function update(run: ShapeRun, outputValue: unknown, shape: ValueShape, inputVal
     }
     case 'composite': {
       if (inputValue === null) return null;
-      assert(selections, () => `Invalid empty selection set for composite type ${shape.text}`);
-      assert(typeof inputValue === 'object', () => `Invalid non-object value ${inputValue} returned by subgraph for composite type ${shape.text}`);
-      assert(outputValue === undefined || typeof outputValue === 'object', () => `Invalid non-object value ${inputValue} returned by subgraph for composite type ${shape.text}`);
+      if (!selections) throw new Error(`Invalid empty selection set for composite type ${shape.text}`);
+      if (typeof inputValue !== 'object') throw new Error(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${shape.text}`);
+      if (!(outputValue === undefined || typeof outputValue === 'object')) throw new Error(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${shape.text}`);
       const input = inputValue as Output;
       const inputTypename = input[typenameFieldName];
-      assert(inputTypename === undefined || typeof inputTypename === 'string', () => `Invalid non-string value ${inputTypename} for __typename at ${path}`);
+      if (!(inputTypename === undefined || typeof inputTypename === 'string')) throw new Error(`Invalid non-string value ${inputTypename} for __typename at ${path}`);
       let objectType = shape.type;
       if (inputTypename) {
         const named = typeNamed(run, inputTypename);
-        if (!named || !isCompositeType(named)) {
+        if (!named || !isCompositeKind(named)) {
           run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${describeLast(path, shape.text, parentType)}.`, { path: Array.from(path) }));
           run.hasErrors = true;
           return null;
         }
-        objectType = named;
+        objectType = named as CompositeType;
       }
       const output = (outputValue as Output | undefined) ?? {};
       const bubbled = applySelections(run, input, selections, output, path, objectType) === NULL_BUBBLE_UP;
@@ -358,7 +367,7 @@ function update(run: ShapeRun, outputValue: unknown, shape: ValueShape, inputVal
     }
     case 'leaf': {
       if (inputValue === null) return null;
-      assert(outputValue === undefined, () => `Excepted output to be undefined but got ${shape.text} for type ${shape.text}`);
+      if (outputValue !== undefined) throw new Error(`Excepted output to be undefined but got ${shape.text} for type ${shape.text}`);
       if (isValidLeaf(inputValue, shape)) return inputValue;
       run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${describeLast(path, shape.text, parentType)}.`, { path: Array.from(path) }));
       run.hasErrors = true;
