@@ -3,7 +3,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader';
 import type { FetchLike } from '../shared/balanced-fetch';
 import type { AnswerResponse } from '../shared/http-client';
-import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../shared/subgraph-proof';
+import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../shared/tracing/span';
 import type { GatewayContext } from './context';
 
@@ -21,12 +21,15 @@ type CacheHint = { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' };
  * copied for every subgraph call, where a plain header record does.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly proof: ProofSigner;
+
   constructor(
     url: string | undefined,
     private readonly send: FetchLike,
-    private readonly proof: SubgraphProofSettings,
+    proof: SubgraphProofSettings,
   ) {
     super({ url });
+    this.proof = new ProofSigner(proof);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
@@ -36,7 +39,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
     headers['content-type'] = 'application/json';
     // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
-    headers[PROOF_HEADER] = signProof(this.proof, (context as Partial<GatewayContext>).userId, request.query);
+    headers[PROOF_HEADER] = this.proof.sign((context as Partial<GatewayContext>).userId, request.query);
     const { http: _http, query, ...rest } = request;
     const answer = await this.send(this.url!, { method: 'POST', headers, body: JSON.stringify({ query, ...rest }) });
     if (!answer.ok) throw await this.errorFromResponse(answer as never);
