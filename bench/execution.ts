@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -22,11 +22,13 @@ import { interleave, measure, summarize } from './measure';
  * `npx tsx bench/execution.ts`; the Node that runs it runs every gateway. Settings:
  * `EXECUTION_TARGETS` (comma-separated keys of TARGETS, @default all), `BENCH_SECONDS` (8),
  * `BENCH_ROUNDS` (3), `BENCH_CONNECTIONS` (50), `PROFILE` (a target key: that gateway writes a
- * `--cpu-prof` profile into `PROFILE_DIR`, @default the OS temp dir, when it stops).
+ * `--cpu-prof` profile into `PROFILE_DIR`, @default the OS temp dir, when it stops; Node ≥ 22, as
+ * Node 20 refuses `--cpu-prof` in NODE_OPTIONS: there, `PROFILE_NODE_OPTIONS` replaces it, e.g. a
+ * `--require` of a script that runs node:inspector's profiler).
  */
 interface TargetSpec {
   name: string;
-  kind: 'ours' | 'stock' | 'hive';
+  kind: 'ours' | 'stock' | 'hive' | 'bare';
   env?: Record<string, string>;
   hiveConfig?: HiveConfig;
 }
@@ -40,6 +42,9 @@ const TARGETS: Record<string, TargetSpec> = {
   'hive-rr': { name: 'Hive + router runtime, no inbound dedup', kind: 'hive', hiveConfig: 'router-runtime' },
   'hive-rr-dedup': { name: 'Hive + router runtime, inbound dedup', kind: 'hive', hiveConfig: 'router-runtime-inbound-dedup' },
   hive: { name: 'Hive Gateway, defaults', kind: 'hive' },
+  // The same answer's bytes from a server that does nothing else: the cost of writing them.
+  'bare-string': { name: 'bare Node http, the same answer, as a string', kind: 'bare', env: { BODY_AS: 'string' } },
+  'bare-buffer': { name: 'bare Node http, the same answer, as one Buffer', kind: 'bare', env: { BODY_AS: 'buffer' } },
 };
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -61,7 +66,7 @@ async function main(): Promise<void> {
   const keys = (process.env.EXECUTION_TARGETS ?? Object.keys(TARGETS).join(',')).split(',').filter(Boolean);
   for (const key of keys) if (!TARGETS[key]) throw new Error(`EXECUTION_TARGETS: unknown target ${key} (known: ${Object.keys(TARGETS).join(', ')})`);
   if (keys.some((key) => TARGETS[key]!.kind === 'hive')) ensureHiveGateway();
-  const build = compileBuild('bench-execution', ['bench/stock-gateway.ts']);
+  const build = compileBuild('bench-execution', ['bench/stock-gateway.ts', 'bench/bare-server.ts']);
   const dataDir = mkdtempSync(join(tmpdir(), 'execution-bench-'));
   const targets: Target[] = [];
   const subgraphs = await startSubgraphs();
@@ -80,13 +85,20 @@ async function main(): Promise<void> {
     };
     const token = issueAccessToken(loadGatewayConfig(ourEnv).jwt, 'bench').accessToken;
     const json = { 'content-type': 'application/json' };
-    for (const key of keys) {
+    // The first gateway's answer, for the bare servers to answer byte for byte.
+    const answerFile = join(dataDir, 'answer.json');
+    const start = async (key: string) => {
       const spec = TARGETS[key]!;
-      const profile: Record<string, string> = PROFILE === key ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROFILE_DIR ?? tmpdir()}` } : {};
+      const profile: Record<string, string> = PROFILE === key ? { NODE_OPTIONS: process.env.PROFILE_NODE_OPTIONS ?? `--cpu-prof --cpu-prof-dir=${process.env.PROFILE_DIR ?? tmpdir()}` } : {};
       if (spec.kind === 'hive') {
         const running = await startHive(supergraphFile, spec.hiveConfig);
         targets.push({ key, spec, process: running, url: `http://127.0.0.1:${running.port}/graphql`, headers: json, stop: running.stop });
-        continue;
+        return;
+      }
+      if (spec.kind === 'bare') {
+        const running = await spawnProcess(spec.name, join(build.dir, 'bench/bare-server.js'), { ...spec.env!, BODY_FILE: answerFile });
+        targets.push({ key, spec, process: running, url: `http://127.0.0.1:${running.port}/`, headers: json, stop: () => stop(running.child) });
+        return;
       }
       const entry = join(build.dir, spec.kind === 'ours' ? 'gateway/index.js' : 'bench/stock-gateway.js');
       const env = spec.kind === 'ours' ? { ...ourEnv, ...spec.env, ...profile } : { SUPERGRAPH_PATH: supergraphFile, SUBGRAPH_SECRET: '', ...routing, ...profile };
@@ -94,15 +106,23 @@ async function main(): Promise<void> {
       const path = spec.kind === 'ours' ? '/graphql' : '/';
       const headers = spec.kind === 'ours' ? { ...json, authorization: `Bearer ${token}` } : json;
       targets.push({ key, spec, process: running, url: `http://127.0.0.1:${running.port}${path}`, headers, stop: () => stop(running.child) });
-    }
+    };
+    for (const key of keys) if (TARGETS[key]!.kind !== 'bare') await start(key);
     let reference: unknown;
-    for (const target of targets) {
+    const validate = async (target: Target) => {
       const response = await fetch(target.url, { method: 'POST', headers: target.headers, body: BENCHMARK_BODY });
       const text = await response.text();
       const body = JSON.parse(text) as unknown;
       if (!response.ok || (reference !== undefined && !isDeepStrictEqual(body, reference))) throw new Error(`${target.spec.name} answers differently: ${text.slice(0, 300)}`);
       reference ??= body;
       target.expectedBody = text;
+    };
+    for (const target of targets) await validate(target);
+    writeFileSync(answerFile, targets[0]?.expectedBody ?? '');
+    for (const key of keys) {
+      if (TARGETS[key]!.kind !== 'bare') continue;
+      await start(key);
+      await validate(targets.at(-1)!);
     }
     const run = (target: Target, seconds: number) =>
       measure(target.process.pid, { url: target.url, method: 'POST', headers: target.headers, body: BENCHMARK_BODY, connections: CONNECTIONS, duration: seconds, expectBody: target.expectedBody });

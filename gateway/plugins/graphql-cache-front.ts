@@ -57,7 +57,9 @@ export function operationOf(document: Pick<KnownDocument, 'operations'>, operati
 export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache }: GraphQLCacheFrontOptions): void {
   // Bounded by the texts' total length too: a client sending many large documents must not grow it past that.
   const documents = new LRUCache<string, KnownDocument>({ max: 1000, maxSize: DOCUMENTS_MAX_CHARS, sizeCalculation: (_document, query) => query.length + 1 });
-  const rendered = new WeakMap<CachedEntry, string>();
+  // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
+  // and again at a cost a Buffer does not have (README "Node 20 writes").
+  const rendered = new WeakMap<CachedEntry, Buffer>();
 
   const known = (query: string): KnownDocument => {
     let document = documents.get(query);
@@ -76,7 +78,7 @@ export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache
   const answer = (reply: FastifyReply, { hit }: Lookup) => {
     if (!hit) return undefined;
     let body = rendered.get(hit);
-    if (body === undefined) rendered.set(hit, (body = JSON.stringify({ data: hit.data })));
+    if (body === undefined) rendered.set(hit, (body = Buffer.from(JSON.stringify({ data: hit.data }))));
     annotateSpan({ [SpanAttribute.cache]: 'HIT' });
     return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
   };
