@@ -113,3 +113,9 @@ test('GATEWAY_WORKERS above 1 needs REDIS_URL while the response cache or rate l
   // One worker keeps everything in one process's memory, as without the setting.
   expect(loadGatewayConfig({ DATA_DIR: dataDir, GATEWAY_WORKERS: '1', NODE_ENV: 'production' }).workers).toBe(1);
 });
+
+test("QUERY_PLAN_EXECUTOR: the gateway's own executor unless set to apollo; anything else refused", () => {
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).queryPlanExecutor).toBe('own');
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, QUERY_PLAN_EXECUTOR: 'apollo' }).queryPlanExecutor).toBe('apollo');
+  expect(() => loadGatewayConfig({ DATA_DIR: dataDir, QUERY_PLAN_EXECUTOR: 'fast' })).toThrow(/QUERY_PLAN_EXECUTOR/);
+});

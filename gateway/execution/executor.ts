@@ -15,8 +15,8 @@ const errorsOf = (result: ExecutionResult) => result.errors;
 
 /**
  * Apollo Gateway with its query planner and its executor's contract, executing the plans itself
- * (`QUERY_PLAN_EXECUTOR=own`, docs/configuration.md): the same plan, the same subgraph calls
- * through the same data sources, the same response, errors included (tests/query-plan-executor
+ * (`QUERY_PLAN_EXECUTOR=own`, README "Query-plan execution"): the same plan, the same subgraph calls
+ * through the same data sources, the same response, errors included (tests/query-plan-executor.test.ts
  * proves it against Apollo's executor). What differs is the cost per request: the plan and the
  * response's compiled shape are kept per operation, instead of Apollo's executor rebuilding the
  * operation and hashing the query for its plan store on every request, and shaping the response
@@ -38,10 +38,9 @@ export class PlanExecutingGateway extends ApolloGateway {
   private execute(state: GatewayState, requestContext: RequestContext, apolloExecutor: Executor): Promise<ExecutionResult> {
     const prepared = this.prepared.get(state, requestContext);
     if (prepared && !prepared.executable) return apolloExecutor(requestContext);
-    const attributes = requestContext.operationName ? { operationName: requestContext.operationName, 'graphql.operation.name': requestContext.operationName } : {};
     return inSpan(
       'gateway.request',
-      attributes,
+      requestAttributes(state, requestContext),
       async (span) => {
         const operationContext = prepared?.operationContext ?? buildOperationContext({ schema: state.schema, operationDocument: requestContext.document, operationName: requestContext.request.operationName });
         span?.setAttributes({ 'graphql.operation.type': operationContext.operation.operation });
@@ -51,20 +50,28 @@ export class PlanExecutingGateway extends ApolloGateway {
         if (!ready.executable) return apolloExecutor(requestContext);
         const services = this.prepared.services(state);
         state.experimental_didResolveQueryPlan?.({ queryPlan: ready.queryPlan, serviceMap: services, requestContext, operationContext });
-        const result = await inSpan('gateway.execute', {}, () => executePlan(state, requestContext, ready, services), errorsOf, state.config.telemetry as never);
+        const result = await inSpan('gateway.execute', {}, () => executePlan(state, requestContext, ready, services), errorsOf, state.config.telemetry);
         return exposeQueryPlan(state, requestContext, ready.queryPlan, result);
       },
       errorsOf,
-      state.config.telemetry as never,
+      state.config.telemetry,
     );
   }
+}
+
+/** Apollo's attributes of its gateway.request span. */
+function requestAttributes(state: GatewayState, requestContext: RequestContext): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  if (requestContext.operationName) attributes.operationName = attributes['graphql.operation.name'] = requestContext.operationName;
+  if (state.config.telemetry?.includeDocument && requestContext.source) attributes['graphql.document'] = requestContext.source;
+  return attributes;
 }
 
 /** The variables' values against their definitions (Apollo's gateway.validate); errors are the answer. */
 function validateVariables(state: GatewayState, requestContext: RequestContext, operationContext: OperationContext): readonly GraphQLError[] {
   const definitions = operationContext.operation.variableDefinitions;
   if (!definitions) return [];
-  return inSpan('gateway.validate', {}, () => getVariableValues(operationContext.schema, definitions, requestContext.request.variables ?? {}).errors ?? [], (errors) => errors, state.config.telemetry as never);
+  return inSpan('gateway.validate', {}, () => getVariableValues(operationContext.schema, definitions, requestContext.request.variables ?? {}).errors ?? [], (errors) => errors, state.config.telemetry);
 }
 
 async function executePlan(state: GatewayState, requestContext: RequestContext, prepared: Executable, services: PlanRun['services']): Promise<ExecutionResult> {
@@ -73,7 +80,7 @@ async function executePlan(state: GatewayState, requestContext: RequestContext, 
   const data: Record<string, unknown> = Object.create(null);
   const root = prepared.queryPlan.node;
   if (root && root.kind !== 'Subscription') await executeNode(run, prepared.operation, root, { path: [], data, fullResult: data });
-  return inSpan('gateway.postprocessing', {}, () => shape(run, prepared, data), errorsOf, state.config.telemetry as never);
+  return inSpan('gateway.postprocessing', {}, () => shape(run, prepared, data), errorsOf, state.config.telemetry);
 }
 
 /** Apollo's post-processing: shaping errors are reported only when the fetches had none, and as an extension. */

@@ -20,7 +20,7 @@ export interface GatewayState {
   supergraphSchema: GraphQLSchema;
   queryPlanner: QueryPlanner;
   serviceMap: Record<string, { dataSource: GraphQLDataSource }>;
-  config: ConstructorParameters<typeof ApolloGateway>[0] & { __exposeQueryPlanExperimental?: boolean; debug?: boolean; telemetry?: unknown };
+  config: NonNullable<ConstructorParameters<typeof ApolloGateway>[0]> & { __exposeQueryPlanExperimental?: boolean };
   logger: { debug(message: string): void };
   recursiveSelectionsLimitDisabled: boolean;
   nonLocalSelectionsLimitDisabled: boolean;
@@ -89,7 +89,7 @@ export class PreparedOperations {
           nonLocalSelectionsLimitDisabled: state.nonLocalSelectionsLimitDisabled,
         }),
       undefined,
-      state.config.telemetry as never,
+      state.config.telemetry,
     );
     const prepared = compile(state, operationContext, queryPlan);
     this.cache.set(keyOf(requestContext), prepared);
