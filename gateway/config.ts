@@ -44,6 +44,14 @@ export interface GatewayConfig {
    */
   clientDeduplication: boolean;
   /**
+   * Who executes Apollo Gateway's query plans. "own": the gateway's executor (gateway/execution/),
+   * which runs the plan Apollo's query planner made, through the same data sources, and answers
+   * as Apollo's executor does, at a lower cost per request; operations it does not take
+   * (introspection, @defer, subscriptions) still go to Apollo's. "apollo": Apollo Gateway's own
+   * executor for every operation. `QUERY_PLAN_EXECUTOR`, @default "own"
+   */
+  queryPlanExecutor: 'own' | 'apollo';
+  /**
    * Apollo Gateway's own usage telemetry to Apollo's servers (its OpenTelemetry metrics SDK with
    * cloud detectors, started with the gateway). Off unless asked for: a gateway must not call out
    * of its users' network on its own. `APOLLO_TELEMETRY`, @default "off"
@@ -218,6 +226,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     },
     subgraphDeduplication: reader.oneOf('SUBGRAPH_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
     clientDeduplication: reader.oneOf('CLIENT_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
+    queryPlanExecutor: reader.oneOf('QUERY_PLAN_EXECUTOR', ['own', 'apollo'] as const, 'own'),
     apolloTelemetry: reader.oneOf('APOLLO_TELEMETRY', ['on', 'off'] as const, 'off') === 'on',
     jwt: readJwtSettings(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),

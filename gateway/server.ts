@@ -10,6 +10,7 @@ import { useReadiness } from '../shared/readiness';
 import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { createDocumentReader } from './graphql-documents';
+import { PlanExecutingGateway } from './execution/executor';
 import { useErrorStatus } from './plugins/error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
@@ -66,7 +67,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     validationRules,
     log: app.log,
   });
-  const gateway = new ApolloGateway({ supergraphSdl: supergraph.manager, buildService: balancing.buildService });
+  const Gateway = config.queryPlanExecutor === 'own' ? PlanExecutingGateway : ApolloGateway;
+  const gateway = new Gateway({ supergraphSdl: supergraph.manager, buildService: balancing.buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,

@@ -102,10 +102,47 @@ export function mountGraphQL<TContext extends BaseContext>(
       if (built && onResponse) onResponse(built, reply);
       for (const [name, value] of response.headers) reply.header(name, value);
       reply.code(response.status ?? 200);
-      if (response.body.kind === 'complete') return reply.send(response.body.string);
+      if (response.body.kind === 'complete') return reply.send(payloadOf(response, response.body.string));
       return reply.send(Readable.from(response.body.asyncIterator));
     },
   });
+}
+
+/**
+ * Node before 24 writes a large JS string to a socket at a cost far above encoding it into a
+ * Buffer once and writing that (measured on Node 20: README "Node 20 writes"); Node 24 writes a
+ * string for less than allocating a Buffer costs.
+ */
+const WRITES_STRINGS_SLOWLY = Number(process.versions.node.split('.')[0]) < 24;
+
+/** Answers already sent: null when sent once as text, else the bytes every further sending writes. */
+const sent = new WeakMap<HTTPGraphQLResponse, Buffer | null>();
+
+/**
+ * What to write for `response`. Its UTF-8 bytes, encoded once, whenever the same answer is sent
+ * again (client deduplication answers every request of a burst with one response, and writing the
+ * same text anew to each socket cost more than the execution on Node 20); the first time, its
+ * text on Node 24, as any server answering with a freshly serialised answer writes it.
+ */
+function payloadOf(response: HTTPGraphQLResponse, text: string): string | Buffer {
+  const bytes = sent.get(response);
+  if (bytes) return bytes;
+  if (bytes === undefined && !WRITES_STRINGS_SLOWLY) {
+    sent.set(response, null);
+    return text;
+  }
+  const encoded = utf8Bytes(text);
+  sent.set(response, encoded);
+  return encoded;
+}
+
+/**
+ * `text` in UTF-8. Node 20 encodes UTF-8 at a fraction of the speed it copies Latin-1 (about
+ * 0.4 ms for an 87.6 KB answer, where Node 24 takes a tenth of that), and a text of ASCII only,
+ * which is what JSON answers usually are, is the same bytes in both: that is copied, not encoded.
+ */
+function utf8Bytes(text: string): Buffer {
+  return Buffer.byteLength(text) === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text);
 }
 
 function toHeaderMap(headers: FastifyRequest['headers']): HeaderMap {

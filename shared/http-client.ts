@@ -41,7 +41,7 @@ export async function sendHttp(url: string, init: RequestInit, timeoutMs: number
  * headers, text/json), over a read answer: no stream, so it costs an object, not a pipeline.
  */
 export class AnswerResponse {
-  readonly headers = new Headers();
+  private fetchHeaders?: Headers;
   readonly redirected = false;
   readonly type = 'basic';
   readonly statusText = '';
@@ -51,11 +51,24 @@ export class AnswerResponse {
   constructor(
     private readonly answer: BufferedAnswer,
     readonly url: string,
-  ) {
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (Array.isArray(value)) for (const item of value) this.headers.append(name, item);
-      else if (value !== undefined) this.headers.set(name, value);
+  ) {}
+
+  /** The Fetch `Headers`, built on first use: the gateway's data source reads `header()` instead. */
+  get headers(): Headers {
+    if (!this.fetchHeaders) {
+      this.fetchHeaders = new Headers();
+      for (const [name, value] of Object.entries(this.answer.headers)) {
+        if (Array.isArray(value)) for (const item of value) this.fetchHeaders.append(name, item);
+        else if (value !== undefined) this.fetchHeaders.set(name, value);
+      }
     }
+    return this.fetchHeaders;
+  }
+
+  /** One response header by its lower-case name, several values joined as `Headers.get` joins them. */
+  header(name: string): string | undefined {
+    const value = this.answer.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
   }
 
   get status(): number {

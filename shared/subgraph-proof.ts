@@ -43,11 +43,41 @@ function mac(settings: SubgraphProofSettings, signed: string, query: string): Bu
   return createHmac('sha256', keyOf(settings)).update(signed).update('\n').update(query).digest();
 }
 
+/** What a proof signs besides the operation: version, expiry and user. */
+function signedPart(userId: string | undefined, now: number): string {
+  const expiry = Math.floor(now / 1000) + PROOF_LIFETIME_SECONDS;
+  return `${VERSION}.${expiry}.${Buffer.from(userId ?? '', 'utf8').toString('base64url')}`;
+}
+
 /** The proof for one subgraph call of `query`, on behalf of `userId` (undefined: no user). */
 export function signProof(settings: SubgraphProofSettings, userId: string | undefined, query: string, now = Date.now()): string {
-  const expiry = Math.floor(now / 1000) + PROOF_LIFETIME_SECONDS;
-  const signed = `${VERSION}.${expiry}.${Buffer.from(userId ?? '', 'utf8').toString('base64url')}`;
+  const signed = signedPart(userId, now);
   return `${signed}.${mac(settings, signed, query).toString('base64url')}`;
+}
+
+/** Operations whose last proof a ProofSigner keeps; past that it starts afresh. */
+const MAX_REMEMBERED_OPERATIONS = 1000;
+
+/**
+ * `signProof` for the gateway's many calls: a proof depends only on the second, the user and the
+ * operation text, so it keeps the last proof of each operation and signs again only when the
+ * second or the user changed. A federated query's calls, and a busy user's requests within a
+ * second, then share one HMAC each, where every call computed its own.
+ */
+export class ProofSigner {
+  private readonly last = new Map<string, { signed: string; proof: string }>();
+
+  constructor(private readonly settings: SubgraphProofSettings) {}
+
+  sign(userId: string | undefined, query: string, now = Date.now()): string {
+    const signed = signedPart(userId, now);
+    const remembered = this.last.get(query);
+    if (remembered?.signed === signed) return remembered.proof;
+    const proof = `${signed}.${mac(this.settings, signed, query).toString('base64url')}`;
+    if (!remembered && this.last.size >= MAX_REMEMBERED_OPERATIONS) this.last.clear();
+    this.last.set(query, { signed, proof });
+    return proof;
+  }
 }
 
 export interface VerifiedProof {

@@ -125,3 +125,9 @@ test('the supergraph comes from SUPERGRAPH_PATH (watched unless SUPERGRAPH_WATCH
   expect(() => loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_URL: 'ftp://a/s' })).toThrow(/SUPERGRAPH_URL must be an http\(s\) URL/);
   expect(() => loadGatewayConfig({ DATA_DIR: dataDir, SUPERGRAPH_POLL_INTERVAL_MS: '5', SUPERGRAPH_WATCH: 'yes' })).toThrow(/SUPERGRAPH_WATCH [^]*SUPERGRAPH_POLL_INTERVAL_MS /);
 });
+
+test("QUERY_PLAN_EXECUTOR: the gateway's own executor unless set to apollo; anything else refused", () => {
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).queryPlanExecutor).toBe('own');
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, QUERY_PLAN_EXECUTOR: 'apollo' }).queryPlanExecutor).toBe('apollo');
+  expect(() => loadGatewayConfig({ DATA_DIR: dataDir, QUERY_PLAN_EXECUTOR: 'fast' })).toThrow(/QUERY_PLAN_EXECUTOR/);
+});

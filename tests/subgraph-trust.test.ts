@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HttpClient } from './fixtures/http';
 import { startStack, type Stack } from './fixtures/stack';
-import { PROOF_HEADER, PROOF_LIFETIME_SECONDS, signProof, verifyProof } from '../shared/subgraph-proof';
+import { PROOF_HEADER, PROOF_LIFETIME_SECONDS, ProofSigner, signProof, verifyProof } from '../shared/subgraph-proof';
 
 /** Subgraph ports are not the front door: only calls carrying the gateway's signed proof execute. */
 let stack: Stack;
@@ -103,5 +103,21 @@ describe('the proof itself', () => {
     const proof = signProof(settings, 'u', 'q', issued);
     expect(verifyProof(settings, proof, 'q', issued + (PROOF_LIFETIME_SECONDS - 1) * 1000).userId).toBe('u');
     expect(() => verifyProof(settings, proof, 'q', issued + (PROOF_LIFETIME_SECONDS + 1) * 1000)).toThrow('The gateway proof has expired');
+  });
+
+  test("the gateway's signer gives signProof's proof, signed again for another user, second or operation", () => {
+    const signer = new ProofSigner(settings);
+    const now = 1_700_000_000_500;
+    for (const [user, query, at] of [
+      ['u', 'q', now],
+      ['u', 'q', now + 100],
+      ['v', 'q', now + 200],
+      ['u', 'q', now + 1000],
+      ['u', 'other', now + 1000],
+      [undefined, 'q', now + 1000],
+    ] as const) {
+      expect(signer.sign(user, query, at)).toBe(signProof(settings, user, query, at));
+    }
+    expect(signer.sign('u', 'q', now)).not.toBe(signer.sign('u', 'q', now + 1000));
   });
 });

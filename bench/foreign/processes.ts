@@ -11,6 +11,8 @@ const MAX_OUTPUT_CHARS = 20_000;
 
 export const HIVE_DIR = join(__dirname, 'hive');
 const HIVE_PACKAGE = join(HIVE_DIR, 'node_modules', '@graphql-hive', 'gateway');
+/** Hive Router's query planner and executor for Hive Gateway (`HIVE_CONFIGS`), with its prebuilt native addon. */
+const HIVE_ROUTER_RUNTIME = join(HIVE_DIR, 'node_modules', '@graphql-hive', 'router-runtime');
 
 export type BenchProcess = RunningProcess & { child: ChildProcess; stop(): Promise<void> };
 
@@ -53,7 +55,8 @@ export function stop(child: ChildProcess): Promise<void> {
  * scripts are not run; the gateway needs none. Returns the installed version.
  */
 export function ensureHiveGateway(): string {
-  if (!existsSync(join(HIVE_PACKAGE, 'package.json'))) {
+  const installed = [HIVE_PACKAGE, HIVE_ROUTER_RUNTIME].every((dir) => existsSync(join(dir, 'package.json')));
+  if (!installed) {
     console.log('foreign benchmark: installing Hive Gateway into bench/foreign/hive (npm ci, once)');
     execFileSync('npm', ['ci', '--prefix', HIVE_DIR, '--ignore-scripts', '--no-audit', '--no-fund'], { stdio: 'inherit' });
   }
@@ -62,3 +65,14 @@ export function ensureHiveGateway(): string {
 
 /** The CLI's entry file, run with `node` directly so the measured pid is the gateway itself. */
 export const HIVE_BIN = join(HIVE_PACKAGE, 'dist', 'bin.js');
+
+/**
+ * Hive Gateway configurations of The Guild's benchmark (gateways/hive-gateway-router-runtime):
+ * Hive Router's Rust query planner and executor (`@graphql-hive/router-runtime`), without and with
+ * Hive's own inbound (client) request deduplication.
+ */
+export const HIVE_CONFIGS = {
+  'router-runtime': join(HIVE_DIR, 'router-runtime.config.mjs'),
+  'router-runtime-inbound-dedup': join(HIVE_DIR, 'router-runtime-inbound-dedup.config.mjs'),
+} as const;
+export type HiveConfig = keyof typeof HIVE_CONFIGS;

@@ -8,7 +8,7 @@ import { issueAccessToken } from '../../shared/jwt';
 import { compileBuild } from '../../tests/fixtures/build';
 import { freePort, spawnProcess, type RunningProcess } from '../../tests/fixtures/processes';
 import { interleave, measure, summarize, type Sample, type Summary } from '../measure';
-import { ensureHiveGateway, HIVE_BIN, HIVE_DIR, spawnNode, stop, type BenchProcess } from './processes';
+import { ensureHiveGateway, HIVE_BIN, HIVE_CONFIGS, HIVE_DIR, spawnNode, stop, type BenchProcess, type HiveConfig } from './processes';
 import { BENCHMARK_BODY } from './query';
 import { OUR_GATEWAY_SETTINGS } from './settings';
 import { FOREIGN_SUBGRAPHS, type ForeignSubgraph } from './subgraphs';
@@ -97,7 +97,7 @@ function ratiosOf(rows: ForeignRow[]): Record<string, string> {
 }
 
 /** The four subgraphs in one process of their own, on four free ports. */
-async function startSubgraphs(): Promise<{ process: BenchProcess; urls: Record<ForeignSubgraph, string> }> {
+export async function startSubgraphs(): Promise<{ process: BenchProcess; urls: Record<ForeignSubgraph, string> }> {
   const ports = {} as Record<ForeignSubgraph, number>;
   for (const name of FOREIGN_SUBGRAPHS) ports[name] = await freePort();
   const running = await spawnNode('foreign subgraphs', ['--import', 'tsx', 'bench/foreign/subgraphs.ts'], {
@@ -108,13 +108,19 @@ async function startSubgraphs(): Promise<{ process: BenchProcess; urls: Record<F
   return { process: running, urls };
 }
 
-/** Hive Gateway's CLI with its defaults; only what to serve and where to listen are given. */
-async function startHive(supergraphFile: string): Promise<BenchProcess> {
+/**
+ * Hive Gateway's CLI; only what to serve and where to listen are given, and `config`, one of
+ * bench/foreign/hive's config files (HIVE_CONFIGS), or none for its defaults.
+ */
+export async function startHive(supergraphFile: string, config?: HiveConfig): Promise<BenchProcess> {
   const port = await freePort();
   const env = { ...process.env };
   // Settings its CLI reads from the environment: none may leak in from the caller's.
   for (const name of ['PORT', 'HOST', 'FORK', 'CONFIG_PATH', 'JIT', 'POLLING', 'NODE_ENV']) delete env[name];
-  return spawnNode('Hive Gateway', [HIVE_BIN, 'supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(port)], { ports: [port], env, cwd: HIVE_DIR });
+  const configArgs = config ? ['--config-path', HIVE_CONFIGS[config]] : [];
+  // As The Guild's benchmark runs it (gateways/hive-gateway-router-runtime/run.sh).
+  if (config) env.NODE_ENV = 'production';
+  return spawnNode('Hive Gateway', [HIVE_BIN, 'supergraph', supergraphFile, ...configArgs, '--host', '127.0.0.1', '--port', String(port)], { ports: [port], env, cwd: HIVE_DIR });
 }
 
 /**

@@ -1,14 +1,11 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceEndpointDefinition } from '@apollo/gateway';
+import type { ServiceEndpointDefinition } from '@apollo/gateway';
 import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch, type BalancedFetch, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { AppError } from '../../shared/errors';
-import { PROOF_HEADER, signProof, type SubgraphProofSettings } from '../../shared/subgraph-proof';
-import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
+import type { SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { subgraphKey } from '../config';
 import { SubgraphQueriesInFlight, useDeduplication } from './deduplication';
-import type { GatewayContext } from '../context';
-
-type Fetcher = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher'];
+import { SubgraphDataSource } from '../subgraph-data-source';
 
 export interface LoadBalancingOptions {
   /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
@@ -36,35 +33,6 @@ export function isQueryRequest(init: RequestInit): boolean {
     return typeof query === 'string' && /^\s*(query\b|\{)/.test(query);
   } catch {
     return false;
-  }
-}
-
-/**
- * Calls one subgraph: round-robin over its instances (skipping any that refuses connections),
- * passes the verified user on inside the gateway's signed proof, and reports the answering
- * product instance's `Server-Port`.
- */
-class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    options: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
-    private readonly proof: SubgraphProofSettings,
-  ) {
-    super(options);
-  }
-
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
-    const userId = (context as Partial<GatewayContext>).userId;
-    request.http?.headers.set(PROOF_HEADER, signProof(this.proof, userId, request.query ?? ''));
-  }
-
-  override didReceiveResponse({ response, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0]) {
-    const port = response.http?.headers.get('server-port');
-    const upstream = (context as Partial<GatewayContext>).upstream;
-    if (port && upstream) upstream.serverPort = port;
-    // The active span is Apollo's gateway.fetch for this subgraph call.
-    if (port) annotateSpan({ [SpanAttribute.serverPort]: port });
-    return response;
   }
 }
 
@@ -101,7 +69,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
       },
       { enabled: deduplicate, inFlight },
     );
-    return new SubgraphDataSource({ url: urls[0], fetcher: fetcher as unknown as Fetcher }, proof);
+    return new SubgraphDataSource(urls[0], fetcher, proof);
   };
   /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
   const reportUnused = () => {

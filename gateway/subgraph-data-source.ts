@@ -1,0 +1,78 @@
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
+import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader';
+import type { FetchLike } from '../shared/balanced-fetch';
+import type { AnswerResponse } from '../shared/http-client';
+import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../shared/subgraph-proof';
+import { SpanAttribute, annotateSpan } from '../shared/tracing/span';
+import type { GatewayContext } from './context';
+
+type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+type CacheHint = { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' };
+
+/**
+ * Calls one subgraph through `fetch` (load balancing, deduplication: gateway/plugins), with the
+ * verified user passed on inside the gateway's signed proof, and reports the answering instance's
+ * `Server-Port`.
+ *
+ * It does what RemoteGraphQLDataSource's `process` does (the same request body and headers, the
+ * same errors for a non-2xx or non-JSON answer, the subgraph's Cache-Control as a cache hint),
+ * without its per-call Fetch objects: a node-fetch Request and two Headers built, parsed and
+ * copied for every subgraph call, where a plain header record does.
+ */
+export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly proof: ProofSigner;
+
+  constructor(
+    url: string | undefined,
+    private readonly send: FetchLike,
+    proof: SubgraphProofSettings,
+  ) {
+    super({ url });
+    this.proof = new ProofSigner(proof);
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
+    const { request, context } = options;
+    if (!request.query) throw new Error('Missing query');
+    const headers: Record<string, string> = {};
+    for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
+    headers['content-type'] = 'application/json';
+    // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
+    headers[PROOF_HEADER] = this.proof.sign((context as Partial<GatewayContext>).userId, request.query);
+    const { http: _http, query, ...rest } = request;
+    const answer = await this.send(this.url!, { method: 'POST', headers, body: JSON.stringify({ query, ...rest }) });
+    if (!answer.ok) throw await this.errorFromResponse(answer as never);
+    const body = await parsed(answer);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${body}`);
+    this.report(answer, context);
+    if (options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, answer);
+    return { ...(body as Response), http: answer as never };
+  }
+
+  private report(answer: AnswerResponse, context: Partial<GatewayContext>): void {
+    const port = answer.header('server-port');
+    if (port && context.upstream) context.upstream.serverPort = port;
+    // The active span is the gateway.fetch of this subgraph call.
+    if (port) annotateSpan({ [SpanAttribute.serverPort]: port });
+  }
+}
+
+/** RemoteGraphQLDataSource's parseBody: JSON when the answer says it is, text otherwise. */
+function parsed(answer: AnswerResponse): Promise<unknown> {
+  const type = answer.header('content-type');
+  const json = type !== undefined && (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'));
+  return json ? answer.json() : answer.text();
+}
+
+/** The subgraph's Cache-Control as a hint on the client request's cache policy, as RemoteGraphQLDataSource reads it. */
+function restrictCachePolicy(policy: { restrict?: (hint: CacheHint) => void } | undefined, answer: AnswerResponse): void {
+  if (!policy || typeof policy.restrict !== 'function') return;
+  const parsedHeader = parseCacheControlHeader(answer.header('cache-control'));
+  const hint: CacheHint = { maxAge: 0 };
+  const maxAge = parsedHeader['max-age'];
+  if (typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge)) hint.maxAge = Number(maxAge);
+  if (parsedHeader.private === true) hint.scope = 'PRIVATE';
+  if (parsedHeader.public === true) hint.scope = 'PUBLIC';
+  policy.restrict(hint);
+}
