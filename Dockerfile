@@ -1,7 +1,7 @@
 # One image for every process of the platform; docker-compose.yml picks the process with `command`.
 # Build: docker build -t federation-platform .
 
-# Node 24 is the container target (see "SQLite on every Node" in README.md).
+# Node 24 is the container target (docs/architecture.md#sqlite-on-every-node).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -17,7 +17,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 # Compiled to plain JavaScript in dist/ (a type error fails the build instead of shipping): the
 # processes run it with node alone, which keeps a TypeScript loader and its source maps out of
-# every process's memory (README "Memory"). Then only production dependencies stay.
+# every process's memory (bench/README.md#memory). Then only production dependencies stay.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -84,7 +84,7 @@ async function startMysqlStack(options: StackOptions): Promise<ProcessStack | un
 
 async function main(): Promise<void> {
   const subgraphSecret = randomBytes(32).toString('hex');
-  // Every process runs compiled JavaScript, as production does (README "Memory"); the baselines too.
+  // Every process runs compiled JavaScript, as production does (bench/README.md#memory); the baselines too.
   const build = compileBuild('bench', ['bench/stock-gateway.ts', 'bench/bare-server.ts']);
   const options = { build: build.dir };
   let stack: ProcessStack | undefined;
@@ -102,8 +102,8 @@ async function main(): Promise<void> {
     const ownExecutions = await stack.startGateway('gateway-own-executions', { RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off' });
     // Without either deduplication: what the rest of the work is worth when no two requests are alike.
     const plain = await stack.startGateway('gateway-plain', { RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', SUBGRAPH_DEDUPLICATION: 'off' });
-    // V8's own heap growth instead of HEAP_GROWTH_PERCENT's default: what that setting saves (README
-    // "Memory"), beside the client-deduplication-off row, where every request executes.
+    // V8's own heap growth instead of HEAP_GROWTH_PERCENT's default: what that setting saves
+    // (bench/README.md#memory), beside the client-deduplication-off row, where every request executes.
     const v8Growth = await stack.startGateway('gateway-v8-growth', { RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', HEAP_GROWTH_PERCENT: '0' });
     const stock = await stack.startBesideGateway('stock', 'bench/stock-gateway.ts', {});
     const restBytes = (await (await fetch(`http://127.0.0.1:${cached.port}/order/${orderId}`, { headers: auth })).arrayBuffer()).byteLength;

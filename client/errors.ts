@@ -8,7 +8,7 @@ export interface GraphQLErrorEntry {
 }
 
 /**
- * Codes a request can fail with: the gateway's error catalogue (see the README's "Error codes"),
+ * Codes a request can fail with: the gateway's error catalogue (docs/errors.md#catalogue),
  * `NETWORK_ERROR` when no response arrived, `UNEXPECTED_RESPONSE` when it was not GraphQL JSON.
  * Open-ended so that a code added on the server still type-checks here.
  */

@@ -13,7 +13,7 @@ import type { RateLimitSettings } from './plugins/rate-limit';
 export interface GatewayConfig {
   /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
   http: HttpSettings;
-  /** Where the supergraph comes from, and how a new one is picked up without a restart (README "Hot reload"). */
+  /** Where the supergraph comes from, and how a new one is picked up without a restart (docs/architecture.md#supergraph-hot-reload). */
   supergraph: SupergraphSettings;
   /**
    * Instance URLs per subgraph name, replacing the supergraph's routing URL; several URLs are
@@ -30,8 +30,9 @@ export interface GatewayConfig {
   upstreamReadRetries: number;
   /**
    * Active checks of every subgraph instance's `/health`: `intervalMs` between checks of a healthy
-   * instance (`HEALTH_CHECK_INTERVAL_MS`, @default 2000), doubling after each failed check of a
-   * down one up to `maxBackoffMs` (`HEALTH_CHECK_MAX_BACKOFF_MS`, @default 30000).
+   * instance, and each check's timeout, at least 1 s (`HEALTH_CHECK_INTERVAL_MS`, @default 2000),
+   * doubling after each failed check of a down one up to `maxBackoffMs`
+   * (`HEALTH_CHECK_MAX_BACKOFF_MS`, @default 30000).
    */
   healthChecks: HealthCheckOptions;
   /** Merge identical subgraph queries in flight into one call. `SUBGRAPH_DEDUPLICATION`, @default "on" */
@@ -59,7 +60,7 @@ export interface GatewayConfig {
   apolloTelemetry: boolean;
   /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
   jwt: JwtSettings;
-  /** `SUBGRAPH_SECRET`: signs the proof on every subgraph call; must match the subgraphs'. */
+  /** The key that signs the proof on every subgraph call; the same as the subgraphs' (docs/hardening.md#subgraph-trust). */
   subgraphProof: SubgraphProofSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
   cache: CacheSettings;

@@ -72,7 +72,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,
-    // Stated, not left to defaults: both guard the gateway (see "Hardening" in the README).
+    // Stated, not left to defaults: both guard the gateway (docs/hardening.md#operation-limits).
     csrfPrevention: true,
     allowBatchedHttpRequests: config.operationLimits.maxBatch > 0,
     validationRules,

@@ -118,6 +118,10 @@ function commentOf(name: string, configFile: string, comments: readonly DocComme
   )[0];
 }
 
+/** A setting as the reference names it: one read under a made-up subgraph name (`SUBGRAPH_EXAMPLE_URLS`) as its pattern. */
+const shownName = (name: string, comment: DocComment) =>
+  comment.envNames.find((documented) => documented.includes('<') && matches(documented, name)) ?? name;
+
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/@default/g, 'default');
 
 /** The configuration reference as Markdown; throws when a setting some process reads has no comment. */
@@ -132,7 +136,7 @@ export function renderConfigurationReference(): string {
       for (const name of settingsRead(load, dataDir).filter((name) => name !== 'DATA_DIR' || process !== 'tracing')) {
         const comment = commentOf(name, file, comments);
         if (!comment) undocumented.push(`${name} (${process})`);
-        else rows.set(comment, [...(rows.get(comment) ?? []), name]);
+        else rows.set(comment, [...(rows.get(comment) ?? []), shownName(name, comment)]);
       }
       const table = [...rows].map(([comment, names]) => `| ${names.map((name) => `\`${name}\``).join(', ')} | ${cell(comment.text)} |`);
       sections.push([`## ${process}`, '', `Read by \`${file}\`.`, '', '| setting | meaning and default |', '|---|---|', ...table].join('\n'));

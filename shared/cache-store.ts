@@ -6,7 +6,7 @@ import type { EnvReader } from './config';
 import { outageGuard } from './outage-guard';
 
 export interface CacheSettings {
-  /** Redis shared by every instance; unset, each process keeps its own in-memory LRU. `REDIS_URL` */
+  /** Redis shared by every instance, e.g. "redis://host:6379". `REDIS_URL`, @default unset: each process keeps its own in-memory LRU */
   redisUrl: string | undefined;
   /** Longest wait for one cache operation before it counts as failed, in ms. `CACHE_TIMEOUT_MS`, @default 250 */
   timeoutMs: number;

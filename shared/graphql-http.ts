@@ -110,7 +110,7 @@ export function mountGraphQL<TContext extends BaseContext>(
 
 /**
  * Node before 24 writes a large JS string to a socket at a cost far above encoding it into a
- * Buffer once and writing that (measured on Node 20: README "Node 20 writes"); Node 24 writes a
+ * Buffer once and writing that (measured on Node 20: bench/README.md#node-20-writes); Node 24 writes a
  * string for less than allocating a Buffer costs.
  */
 const WRITES_STRINGS_SLOWLY = Number(process.versions.node.split('.')[0]) < 24;

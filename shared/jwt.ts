@@ -18,8 +18,10 @@ export interface JwtKey {
 export interface JwtSettings {
   /**
    * The key ring: the first key signs, every key verifies the tokens that name it. `JWT_KEYS`
-   * ("kid=secret,kid=secret"), or `JWT_SECRET` as the one key "default"; neither set: one key
-   * "default" generated once into `<DATA_DIR>/jwt-secret`.
+   * ("kid=secret,kid=secret", no commas in secrets), or `JWT_SECRET` as the one key "default";
+   * neither set: one key "default" generated once into `<DATA_DIR>/jwt-secret`. Each secret at
+   * least 32 characters; the auth subgraph and every gateway need the same keys (rotation:
+   * docs/hardening.md#authentication).
    */
   readonly keys: readonly JwtKey[];
   /** `iss` claim issued and required. `JWT_ISSUER`, @default "federation-platform" */

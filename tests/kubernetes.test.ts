@@ -13,7 +13,7 @@ const objects: K8sObject[] = kubectl ?? renderKustomization(K8S_DIR);
 
 /** The one Secret every secret comes from; the manifests reference it and never hold it. */
 const SECRET_NAME = 'federation-platform';
-/** Values for the Secret's keys, as an operator would create it (README "Kubernetes"). */
+/** Values for the Secret's keys, as an operator would create it (docs/operations.md#kubernetes). */
 const SECRET_VALUES: Record<string, string> = {
   JWT_SECRET: randomBytes(32).toString('hex'),
   SUBGRAPH_SECRET: randomBytes(32).toString('hex'),

@@ -15,7 +15,7 @@ const errorsOf = (result: ExecutionResult) => result.errors;
 
 /**
  * Apollo Gateway with its query planner and its executor's contract, executing the plans itself
- * (`QUERY_PLAN_EXECUTOR=own`, README "Query-plan execution"): the same plan, the same subgraph calls
+ * (`QUERY_PLAN_EXECUTOR=own`, docs/architecture.md#query-plan-executor): the same plan, the same subgraph calls
  * through the same data sources, the same response, errors included (tests/query-plan-executor.test.ts
  * proves it against Apollo's executor). What differs is the cost per request: the plan and the
  * response's compiled shape are kept per operation, instead of Apollo's executor rebuilding the

@@ -38,7 +38,7 @@ export function plainBody(body: unknown): GraphQLBody | undefined {
  */
 export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
   // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
-  // and again at a cost a Buffer does not have (README "Node 20 writes").
+  // and again at a cost a Buffer does not have (bench/README.md#node-20-writes).
   const rendered = new WeakMap<CachedEntry, Buffer>();
 
   const answer = (reply: FastifyReply, { hit }: Lookup) => {

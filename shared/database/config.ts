@@ -12,8 +12,9 @@ export function readDataDir(env: EnvReader): string {
 }
 
 /**
- * `DATABASE_URL=mysql://user:pass@host:3306/db` selects MySQL/MariaDB through mysql2; unset, the
- * embedded default is one SQLite file in the data directory, shared by every process (WAL mode).
+ * `DATABASE_URL=mysql://user:pass@host:3306/db` selects MySQL/MariaDB through mysql2, and
+ * `sqlite:path/to/file.sqlite` another SQLite file; unset, the embedded default is one SQLite file
+ * in the data directory, shared by every process (WAL mode).
  * `DATABASE_POOL_SIZE` (@default 10) bounds each process's MySQL connections.
  */
 export function readDatabaseSettings(env: EnvReader, dataDir: string): DatabaseSettings {

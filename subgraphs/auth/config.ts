@@ -8,7 +8,7 @@ export interface AuthConfig {
   http: HttpSettings;
   /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_TTL_SECONDS`, `JWT_CLOCK_TOLERANCE_SECONDS` */
   jwt: JwtSettings;
-  /** `SUBGRAPH_SECRET`: checks the gateway's proof on every request (see "Trust" in the README). */
+  /** The key that checks the gateway's proof on every request (docs/hardening.md#subgraph-trust). */
   subgraphProof: SubgraphProofSettings;
 }
 

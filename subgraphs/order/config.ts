@@ -12,7 +12,7 @@ export interface OrderConfig {
   upstreamTimeoutMs: number;
   /** Cache hint on order reads (private to the user), in seconds; 0 disables. `ORDER_CACHE_MAX_AGE_SECONDS`, @default 60 */
   orderCacheMaxAgeSeconds: number;
-  /** `SUBGRAPH_SECRET`: checks the gateway's proof, and signs the calls to the product subgraph. */
+  /** The key that checks the gateway's proof, and signs the calls to the product subgraph (docs/hardening.md#subgraph-trust). */
   subgraphProof: SubgraphProofSettings;
 }
 

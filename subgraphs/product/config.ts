@@ -11,7 +11,7 @@ export interface ProductConfig {
   cache: CacheSettings;
   /** Lifetime of a cached list page, in seconds; 0 disables. `PRODUCT_LIST_CACHE_SECONDS`, @default 60 */
   listCacheSeconds: number;
-  /** `SUBGRAPH_SECRET`: checks the gateway's proof on every request (see "Trust" in the README). */
+  /** The key that checks the gateway's proof on every request (docs/hardening.md#subgraph-trust). */
   subgraphProof: SubgraphProofSettings;
 }
 
