@@ -121,7 +121,8 @@ describe('every product instance down', () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const started = performance.now();
       const rest = await stack.gateway.get('/products', { token });
-      expect(performance.now() - started).toBeLessThan(500);
+      // Half the upstream timeout: the answer did not wait for it (a loaded machine can take a few 100 ms).
+      expect(performance.now() - started).toBeLessThan(2500);
       expect(rest.status).toBe(503);
       expect(rest.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
     }
