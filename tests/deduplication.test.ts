@@ -17,7 +17,7 @@ beforeAll(async () => {
   bob = await stack.signIn('bob');
   productId = (await stack.gateway.post('/products', { name: 'Popular', supply_price: 7 }, { token: alice })).body.product_id;
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const PRODUCT = 'query Popular($id: ID!) { product(id: $id) { id name supplyPrice } }';
 const productCalls = () =>

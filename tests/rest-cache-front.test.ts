@@ -18,7 +18,7 @@ beforeAll(async () => {
   orderId = (await stack.gateway.post('/order', { name: 'front', product_ids: [product] }, { token: alice })).body.order_id;
   expect((await stack.gateway.get(`/order/${orderId}`, { token: alice })).headers.get('x-cache')).toBe('MISS');
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const orderReads = () => stack.hits.order!.queries.filter((query) => query.includes('order(')).length;
 

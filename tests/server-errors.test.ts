@@ -8,7 +8,7 @@ import { startStack, type Stack } from './fixtures/stack';
  */
 let stack: Stack;
 beforeAll(async () => (stack = await startStack({ productInstances: 1 })));
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 /** Sends `raw` bytes on a new connection and returns everything the server wrote before closing it. */
 function exchange(url: string, raw: string): Promise<string> {
