@@ -11,7 +11,7 @@ import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { createDocumentReader } from './graphql-documents';
 import { PlanExecutingGateway } from './execution/executor';
-import { useErrorStatus } from './plugins/error-status';
+import { useErrorStatus } from './graphql-error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
 import { knownOperationTypesRule, operationLimitRules, useOperationLimits } from './plugins/operation-limits';
@@ -21,11 +21,12 @@ import { ResponseCache, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
-import { useRequestDeduplication } from './plugins/request-deduplication';
+import { useClientDeduplication } from './plugins/client-deduplication';
 import { restRoutes } from './rest/routes';
 import { clientContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
+import { subgraphServices } from './upstream/subgraph-data-source';
 
 const GRAPHQL_ROUTE = '/graphql';
 
@@ -44,8 +45,6 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     readRetries: config.upstreamReadRetries,
     healthChecks: config.healthChecks,
-    deduplicate: config.subgraphDeduplication,
-    proof: config.subgraphProof,
     log: app.log,
   });
   app.addHook('onClose', async () => balancing.close());
@@ -57,7 +56,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   // Every look into a client's document before Apollo's goes through it, within the limits.
   const readDocument = createDocumentReader(config.operationLimits);
   // Shares executions in the route handlers (below), so every check before them still runs for each request.
-  const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument) : undefined;
+  const deduplication = config.clientDeduplication ? useClientDeduplication(readDocument) : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
@@ -68,7 +67,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     log: app.log,
   });
   const Gateway = config.queryPlanExecutor === 'own' ? PlanExecutingGateway : ApolloGateway;
-  const gateway = new Gateway({ supergraphSdl: supergraph.manager, buildService: balancing.buildService });
+  const buildService = subgraphServices({ fetchOf: balancing.fetchOf, deduplicate: config.subgraphDeduplication, proof: config.subgraphProof });
+  const gateway = new Gateway({ supergraphSdl: supergraph.manager, buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: config.introspection,

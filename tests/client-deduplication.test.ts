@@ -1,10 +1,10 @@
-import { InFlight } from '../gateway/plugins/request-deduplication';
+import { InFlight } from '../gateway/plugins/client-deduplication';
 import { startRelay, type Relay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient, HttpResponse } from './fixtures/http';
 
 /**
- * Identical client queries in flight share one execution (gateway/plugins/request-deduplication.ts).
+ * Identical client queries in flight share one execution (gateway/plugins/client-deduplication.ts).
  * The gateways under test reach the product and order subgraphs through relays that hold every
  * GraphQL call DELAY_MS (tests/fixtures/relay.ts), so a burst is surely in flight at once, and
  * with subgraph deduplication off, so the relays' counts are

@@ -2,7 +2,7 @@ import { startRelay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
 
-/** Identical subgraph queries in flight are merged (gateway/plugins/deduplication.ts); nothing else is. */
+/** Identical subgraph queries in flight are merged (gateway/upstream/subgraph-deduplication.ts); nothing else is. */
 let stack: Stack;
 let alice: string;
 let bob: string;

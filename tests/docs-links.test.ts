@@ -26,9 +26,6 @@ const PENDING_PATHS = new Set([
   'gateway/pipeline.ts',
   'gateway/plugins/response-cache/',
   'gateway/plugins/response-cache/after-write.ts',
-  'gateway/plugins/client-deduplication.ts',
-  'gateway/upstream/subgraph-data-source.ts',
-  'gateway/upstream/subgraph-deduplication.ts',
 ]);
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { CacheSettings } from '../../shared/cache-store';
 import { restErrorBody } from '../../shared/errors';
 import { failSpan } from '../../shared/tracing/span';
-import { createRateCounter, type RateCounter } from './rate-counter';
+import { createRateCounter, type RateCounter } from '../rate-counter';
 
 export interface RateLimitSettings {
   /** Rate limiting at all. `RATE_LIMIT`, @default "off", or "on" when `NODE_ENV` is "production" */

@@ -9,7 +9,7 @@ import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
-import type { RequestDeduplication, RestExecution } from './request-deduplication';
+import type { ClientDeduplication, RestExecution } from './client-deduplication';
 import { ageOf, type Lookup, type QueryIdentity, type ResponseCache } from './response-cache';
 
 export interface RestBridgeOptions {
@@ -17,7 +17,7 @@ export interface RestBridgeOptions {
   /** When set, cached query responses are answered before any GraphQL runs. */
   cache?: ResponseCache;
   /** When set, identical reads in flight share one execution (`CLIENT_DEDUPLICATION`). */
-  deduplication?: RequestDeduplication;
+  deduplication?: ClientDeduplication;
 }
 
 /** A stored operation, prepared once. */

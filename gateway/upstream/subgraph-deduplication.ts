@@ -1,19 +1,13 @@
 import type { AnswerResponse } from '../../shared/http-client';
 import type { FetchLike } from '../../shared/balanced-fetch';
+import { isQueryBody } from './subgraph-query';
 
-export interface DeduplicationOptions {
+export interface SubgraphDeduplicationOptions {
   /** Merge identical in-flight subgraph queries. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   enabled: boolean;
   /** The queries in flight to every subgraph of the gateway (one `SubgraphQueriesInFlight` for all). */
   inFlight: SubgraphQueriesInFlight;
 }
-
-/**
- * Apollo's subgraph requests are `{"query":"<operation>", …}`; only those whose operation is a
- * query (`query …` or the `{ … }` shorthand) may be merged. Mutations, and any body of another
- * shape, are always sent as they are.
- */
-const QUERY_BODY = /^\{"query":"(?:query\b|\{)/;
 
 /**
  * The subgraph queries in flight, of every subgraph of one gateway, by subgraph, headers and body.
@@ -51,18 +45,19 @@ export class SubgraphQueriesInFlight {
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function useDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: DeduplicationOptions): FetchLike {
+export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: SubgraphDeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
   return (url, init = {}) => {
     const body = init.body;
-    if (typeof body !== 'string' || !QUERY_BODY.test(body)) {
+    // Only queries are merged; mutations, and any body of another shape, are always sent as they are.
+    if (!isQueryBody(body)) {
       // Closed once answered, success or not: a failed answer may still have written.
       const written = () => inFlight.writeAnswered();
       const sent = fetcher(url, init);
       sent.then(written, written);
       return sent;
     }
-    const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body}`;
+    const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body as string}`;
     const pending = inFlight.join(key);
     if (pending) return pending.then((response) => response.clone());
     const sent = fetcher(url, init);

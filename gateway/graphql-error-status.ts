@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { errorCatalogue, isErrorCode } from '../../shared/errors';
+import { errorCatalogue, isErrorCode } from '../shared/errors';
 
 /**
  * HTTP statuses for GraphQL client errors. A request that produced no data at all (null, or null in

@@ -108,7 +108,7 @@ function restKey(route: string, userId: string | undefined, variables: Record<st
   return `${JSON.stringify([route, userId ?? null])}\n${canonicalJson(variables)}`;
 }
 
-export interface RequestDeduplication {
+export interface ClientDeduplication {
   /** Apollo plugin that closes the executions in flight to newcomers once a mutation is answered. */
   plugin: ApolloServerPlugin<GatewayContext>;
   /** For `mountGraphQL`'s `execution`: shares one execution among identical `POST /graphql` queries in flight. */
@@ -135,7 +135,7 @@ export interface RestExecution {
  * execution on their own (token, rate limit, operation limits, the cache front), and keep their
  * own rate-limit headers.
  */
-export function useRequestDeduplication(readDocument: (query: string) => ClientDocument): RequestDeduplication {
+export function useClientDeduplication(readDocument: (query: string) => ClientDocument): ClientDeduplication {
   // Only followers ask: a text is read here only when two identical requests met, and then from the reader's cache.
   const typeOf = (query: string, operationName: string | null | undefined) => operationOf(readDocument(query), operationName)?.operation;
   const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
