@@ -108,7 +108,6 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     settings: config.rateLimit,
     cache: config.cache,
     authenticate,
-    graphqlRoute: GRAPHQL_ROUTE,
     exemptRoutes: ['/health'],
     log: app.log,
   });

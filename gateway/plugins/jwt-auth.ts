@@ -1,9 +1,10 @@
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, type OperationDefinitionNode } from 'graphql';
+import { sendError } from '../../shared/error-response';
 import { AppError } from '../../shared/errors';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
-import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { operationOf, type ClientDocument } from '../graphql-documents';
 
 export interface JwtAuthOptions {
@@ -61,7 +62,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
       users.set(request, userId);
       annotateSpan({ [SpanAttribute.userId]: userId });
     } catch (error) {
-      return refuse(request, reply, error as AppError, options.graphqlRoute);
+      return refuse(reply, error);
     }
   });
 
@@ -75,7 +76,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
     const { query, operationName } = graphqlParams(request);
     const operations = typeof query === 'string' ? options.readDocument(query).operations : [];
     if (!selectsOnlyPublicFields(operationOf({ operations }, typeof operationName === 'string' ? operationName : undefined), publicFields)) {
-      return refuse(request, reply, new AppError('UNAUTHENTICATED', 'Missing Authorization header'), options.graphqlRoute);
+      return refuse(reply, new AppError('UNAUTHENTICATED', 'Missing Authorization header'));
     }
   });
 }
@@ -95,13 +96,9 @@ function limitBody(request: FastifyRequest, payload: NodeJS.ReadableStream, limi
   );
 }
 
-function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, graphqlRoute: string) {
-  failSpan('UNAUTHENTICATED');
-  reply.code(401).header('www-authenticate', 'Bearer');
-  if (request.routeOptions.url === graphqlRoute) {
-    return reply.send({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
-  }
-  return reply.send({ error: { code: 'UNAUTHENTICATED', message: error.message } });
+/** 401 with the reason the token was refused (its checks' messages are written for clients). */
+function refuse(reply: FastifyReply, error: unknown) {
+  return sendError(reply.header('www-authenticate', 'Bearer'), 'UNAUTHENTICATED', error instanceof AppError ? error.message : undefined);
 }
 
 function graphqlParams(request: FastifyRequest): { query?: unknown; operationName?: unknown } {

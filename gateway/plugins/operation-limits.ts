@@ -1,10 +1,10 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import { AppError, type ErrorCode } from '../../shared/errors';
-import { failSpan } from '../../shared/tracing/span';
+import { sendError } from '../../shared/error-response';
 import type { ClientDocument } from '../graphql-documents';
 
 export interface OperationLimits {
@@ -79,11 +79,6 @@ function queriesOf(request: FastifyRequest): unknown[] {
   return operations.map((operation) => (operation && typeof operation === 'object' ? (operation as { query?: unknown }).query : undefined));
 }
 
-function refuse(reply: FastifyReply, code: ErrorCode, message: string) {
-  failSpan(code);
-  return reply.code(400).send({ errors: [{ message, extensions: { code } }] });
-}
-
 /**
  * Refuses on `graphqlRoute`, before validation or anything else runs, a batch over `maxBatch`
  * operations (with 0, every array body) and a document over the limits its reader enforces, so
@@ -97,11 +92,11 @@ export function useOperationLimits(app: FastifyInstance, { graphqlRoute, maxBatc
     if (Array.isArray(request.body) && request.body.length > maxBatch) {
       const message =
         maxBatch === 0 ? 'Batched operations are not accepted: send one operation a request' : `A batch may hold at most ${maxBatch} operations, got ${request.body.length}`;
-      return refuse(reply, 'BATCH_TOO_LARGE', message);
+      return sendError(reply, 'BATCH_TOO_LARGE', message);
     }
     for (const query of queriesOf(request)) {
       const refusal = typeof query === 'string' ? readDocument(query).refusal : undefined;
-      if (refusal) return refuse(reply, refusal.code, refusal.message);
+      if (refusal) return sendError(reply, refusal.code, refusal.message);
     }
   });
 }

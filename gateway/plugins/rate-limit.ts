@@ -1,8 +1,7 @@
 import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { CacheSettings } from '../../shared/cache-store';
-import { restErrorBody } from '../../shared/errors';
-import { failSpan } from '../../shared/tracing/span';
+import { sendError } from '../../shared/error-response';
 import { createRateCounter, type RateCounter } from '../rate-counter';
 
 export interface RateLimitSettings {
@@ -22,7 +21,6 @@ export interface RateLimitOptions {
   cache: CacheSettings;
   /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. */
   authenticate(header: string | undefined): string | undefined;
-  graphqlRoute: string;
   /** Routes never counted (liveness probes). */
   exemptRoutes: readonly string[];
   log: FastifyBaseLogger;
@@ -43,7 +41,7 @@ const userKey = (userId: string) => `user:${userId}`;
  * or undefined when rate limiting is off.
  */
 export async function useRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<UserRateCheck | undefined> {
-  const { settings, graphqlRoute } = options;
+  const { settings } = options;
   if (!settings.enabled) return undefined;
   const counter = createRateCounter(options.cache, options.log);
   app.addHook('onClose', () => counter.close());
@@ -66,7 +64,7 @@ export async function useRateLimit(app: FastifyInstance, options: RateLimitOptio
 
   app.addHook('onRequest', async (request, reply) => {
     const result = await limit(request);
-    if (!result.isAllowed && result.isExceeded) return refuse(request, reply, result.ttlInSeconds, graphqlRoute);
+    if (!result.isAllowed && result.isExceeded) return refuse(reply, result.ttlInSeconds);
   });
 
   return (userId) => {
@@ -88,11 +86,7 @@ function storeOf(counter: RateCounter): FastifyRateLimitStore {
   return store;
 }
 
-function refuse(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, graphqlRoute: string) {
-  failSpan('RATE_LIMITED');
+function refuse(reply: FastifyReply, retryAfterSeconds: number) {
   const seconds = Math.max(1, retryAfterSeconds);
-  const message = `Too many requests: retry in ${seconds} s`;
-  reply.code(429).header('retry-after', String(seconds));
-  if (request.routeOptions.url === graphqlRoute) return reply.send({ errors: [{ message, extensions: { code: 'RATE_LIMITED' } }] });
-  return reply.send(restErrorBody('RATE_LIMITED', message));
+  return sendError(reply.header('retry-after', String(seconds)), 'RATE_LIMITED', `Too many requests: retry in ${seconds} s`);
 }

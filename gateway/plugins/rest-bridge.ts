@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
-import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '../../shared/errors';
-import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
+import { sendError } from '../../shared/error-response';
+import { AppError, isErrorCode } from '../../shared/errors';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
@@ -137,10 +138,7 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
 /** The first GraphQL error as a REST error: its code picks the status; its details become snake_case fields. */
 function sendGraphQLError(reply: FastifyReply, error: GraphQLFormattedError) {
   const { code, serviceName: _service, ...details } = error.extensions ?? {};
-  failSpan(isErrorCode(code) ? code : 'INTERNAL_SERVER_ERROR');
-  if (!isErrorCode(code)) {
-    return reply.code(500).send(restErrorBody('INTERNAL_SERVER_ERROR', errorCatalogue.INTERNAL_SERVER_ERROR.message));
-  }
+  if (!isErrorCode(code)) return sendError(reply, 'INTERNAL_SERVER_ERROR');
   const snake = Object.fromEntries(Object.entries(details).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
-  return reply.code(statusOf(code)).send(restErrorBody(code, error.message, snake));
+  return sendError(reply, code, error.message, snake);
 }
