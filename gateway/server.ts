@@ -17,16 +17,19 @@ import { useLoadBalancing } from './plugins/load-balancing';
 import { knownOperationTypesRule, operationLimitRules, useOperationLimits } from './plugins/operation-limits';
 import { usePlayground } from './plugins/playground';
 import { useRateLimit } from './plugins/rate-limit';
-import { ResponseCache, useResponseCache } from './plugins/response-cache';
+import { useAfterWrite } from './plugins/response-cache/after-write';
+import { useResponseCache } from './plugins/response-cache/apollo-plugin';
+import { ResponseCache } from './plugins/response-cache/cache';
+import { useGraphQLCacheFront } from './plugins/response-cache/graphql-front';
+import { useRestCacheFront } from './plugins/response-cache/rest-front';
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
-import { useRestCacheFront } from './plugins/rest-cache-front';
-import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
 import { useClientDeduplication } from './plugins/client-deduplication';
 import { restRoutes } from './rest/routes';
 import { clientContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
 import { subgraphServices } from './upstream/subgraph-data-source';
+import { SubgraphQueriesInFlight } from './upstream/subgraph-deduplication';
 
 const GRAPHQL_ROUTE = '/graphql';
 
@@ -67,7 +70,15 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     log: app.log,
   });
   const Gateway = config.queryPlanExecutor === 'own' ? PlanExecutingGateway : ApolloGateway;
-  const buildService = subgraphServices({ fetchOf: balancing.fetchOf, deduplicate: config.subgraphDeduplication, proof: config.subgraphProof });
+  const subgraphQueries = new SubgraphQueriesInFlight();
+  const afterWrite = useAfterWrite({ cache: responseCache, clientDeduplication: deduplication, subgraphQueries });
+  const buildService = subgraphServices({
+    fetchOf: balancing.fetchOf,
+    deduplicate: config.subgraphDeduplication,
+    proof: config.subgraphProof,
+    inFlight: subgraphQueries,
+    writeAnswered: afterWrite.subgraphAnswered,
+  });
   const gateway = new Gateway({ supergraphSdl: supergraph.manager, buildService });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -85,7 +96,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       ApolloServerPluginLandingPageDisabled(),
       useErrorStatus(),
       ...(responseCache ? [useResponseCache(responseCache)] : []),
-      ...(deduplication ? [deduplication.plugin] : []),
+      afterWrite.plugin,
     ],
     formatError: maskErrors(app.log),
     includeStacktraceInErrorResponses: false,

@@ -1,7 +1,7 @@
 import { startStack, type Stack } from './fixtures/stack';
 
 /**
- * Cached GraphQL queries are answered before Apollo's pipeline (gateway/plugins/graphql-cache-front.ts).
+ * Cached GraphQL queries are answered before Apollo's pipeline (gateway/plugins/response-cache/graphql-front.ts).
  * It must change no answer: only an entry Apollo stored for the same text, operation, variables
  * and user is served, and everything else reaches Apollo as before.
  */

@@ -11,7 +11,8 @@ import { createContext, type GatewayContext } from '../context';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
 import type { ClientDeduplication, RestExecution } from './client-deduplication';
-import { ageOf, type Lookup, type QueryIdentity, type ResponseCache } from './response-cache';
+import { ageOf, type ResponseCache } from './response-cache/cache';
+import { isCachedRead, lookUp } from './response-cache/rest-reads';
 
 export interface RestBridgeOptions {
   routes: readonly BridgedRoute[];
@@ -59,33 +60,6 @@ export function bridgeRoutes(routes: readonly RestRoute[], operationsDir: string
     if (!operation) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
     return { route, operation };
   });
-}
-
-/** True for routes whose reads the response cache may answer. */
-export function isCachedRead({ operation }: BridgedRoute): boolean {
-  return operation.definition.operation === 'query';
-}
-
-/**
- * The cache key of a read and the entry stored under it: at once from the in-memory store (no
- * promise on the hot path), or as a promise from Redis. `variables` may be computed lazily, and
- * `fingerprint` is a string that determines them (see ResponseCache.peek).
- */
-export function lookUp(
-  cache: ResponseCache,
-  { route, operation }: BridgedRoute,
-  variables: Record<string, unknown> | (() => Record<string, unknown>),
-  userId: string,
-  fingerprint?: string,
-): Lookup | Promise<Lookup> {
-  const identity = (): QueryIdentity => ({
-    queryHash: operation.queryHash,
-    operationName: route.operation,
-    variables: typeof variables === 'function' ? variables() : variables,
-    userId,
-    operation: operation.definition,
-  });
-  return cache.lookUp(identity, fingerprint);
 }
 
 /**

@@ -8,7 +8,7 @@ import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../../sha
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
 import type { BalancedSubgraph } from '../plugins/load-balancing';
-import { SubgraphQueriesInFlight, withSubgraphDeduplication } from './subgraph-deduplication';
+import { withSubgraphDeduplication, type SubgraphQueriesInFlight } from './subgraph-deduplication';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 type CacheHint = { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' };
@@ -20,6 +20,10 @@ export interface SubgraphServicesOptions {
   deduplicate: boolean;
   /** Signs the proof every subgraph requires. */
   proof: SubgraphProofSettings;
+  /** The subgraph queries in flight, one table for every subgraph (a mutation to any of them ends merging). */
+  inFlight: SubgraphQueriesInFlight;
+  /** Told when a subgraph answered a mutation call (gateway/plugins/response-cache/after-write.ts). */
+  writeAnswered(): void;
 }
 
 /**
@@ -28,11 +32,10 @@ export interface SubgraphServicesOptions {
  * deduplication (one merge table for every subgraph, since a mutation to any of them ends
  * merging), and the subgraph's balanced fetch.
  */
-export function subgraphServices({ fetchOf, deduplicate, proof }: SubgraphServicesOptions) {
-  const inFlight = new SubgraphQueriesInFlight();
+export function subgraphServices({ fetchOf, deduplicate, proof, inFlight, writeAnswered }: SubgraphServicesOptions) {
   return (endpoint: ServiceEndpointDefinition) => {
     const { url, fetch } = fetchOf(endpoint);
-    return new SubgraphDataSource(url, withSubgraphDeduplication(endpoint.name, fetch, { enabled: deduplicate, inFlight }), proof);
+    return new SubgraphDataSource(url, withSubgraphDeduplication(endpoint.name, fetch, { enabled: deduplicate, inFlight, writeAnswered }), proof);
   };
 }
 

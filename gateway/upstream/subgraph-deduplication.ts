@@ -7,14 +7,13 @@ export interface SubgraphDeduplicationOptions {
   enabled: boolean;
   /** The queries in flight to every subgraph of the gateway (one `SubgraphQueriesInFlight` for all). */
   inFlight: SubgraphQueriesInFlight;
+  /** Told when a mutation call was answered (gateway/plugins/response-cache/after-write.ts). */
+  writeAnswered(): void;
 }
 
 /**
  * The subgraph queries in flight, of every subgraph of one gateway, by subgraph, headers and body.
- * A query that starts after a write was answered must see it (read your writes), so it must not
- * join a call that may have read the data before: every mutation's answer, from any subgraph (an
- * order's products live in another), closes the calls in flight to newcomers. They still finish
- * for the requests that made them.
+ * After a write is answered they take no newcomers (gateway/plugins/response-cache/after-write.ts).
  */
 export class SubgraphQueriesInFlight {
   private readonly calls = new Map<string, Promise<AnswerResponse>>();
@@ -45,14 +44,14 @@ export class SubgraphQueriesInFlight {
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: SubgraphDeduplicationOptions): FetchLike {
+export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, writeAnswered }: SubgraphDeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
   return (url, init = {}) => {
     const body = init.body;
     // Only queries are merged; mutations, and any body of another shape, are always sent as they are.
     if (!isQueryBody(body)) {
       // Closed once answered, success or not: a failed answer may still have written.
-      const written = () => inFlight.writeAnswered();
+      const written = () => writeAnswered();
       const sent = fetcher(url, init);
       sent.then(written, written);
       return sent;

@@ -1,30 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { annotateSpan, SpanAttribute } from '../../shared/tracing/span';
-import { operationOf, type ClientDocument } from '../graphql-documents';
-import { userOf } from './jwt-auth';
-import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
+import { annotateSpan, SpanAttribute } from '../../../shared/tracing/span';
+import { operationOf, plainBody, type ClientDocument } from '../../graphql-documents';
+import { userOf } from '../jwt-auth';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
 
 export interface GraphQLCacheFrontOptions {
   graphqlRoute: string;
   cache: ResponseCache;
   /** The gateway's document reader: a text it has read is not parsed again. */
   readDocument: (query: string) => ClientDocument;
-}
-
-interface GraphQLBody {
-  query: string;
-  operationName?: string | null;
-  variables?: Record<string, unknown> | null;
-}
-
-/** Only plain single requests: no batches, no persisted-query or other extensions. */
-export function plainBody(body: unknown): GraphQLBody | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const { query, operationName, variables, extensions } = body as Record<string, unknown>;
-  if (typeof query !== 'string' || extensions !== undefined) return undefined;
-  if (operationName != null && typeof operationName !== 'string') return undefined;
-  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
-  return body as GraphQLBody;
 }
 
 /**

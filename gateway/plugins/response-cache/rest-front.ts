@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { setFastPath } from '../../shared/http-app';
-import { tracingEnabled } from '../../shared/tracing';
-import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
-import type { UserRateCheck } from './rate-limit';
-import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
-import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
+import { setFastPath } from '../../../shared/http-app';
+import { tracingEnabled } from '../../../shared/tracing';
+import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../../shared/tracing/span';
+import type { UserRateCheck } from '../rate-limit';
+import type { BridgedRoute } from '../rest-bridge';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
+import { isCachedRead, lookUp } from './rest-reads';
 
 export interface RestCacheFrontOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */
