@@ -120,9 +120,11 @@ function useStrictJson(app: FastifyInstance): void {
  * catalogue's status, `{"error": {"code", "message"}}` or, on `/graphql`, the GraphQL shape), and
  * `/health` for liveness.
  */
-export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): FastifyInstance {
+export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions, { ownRequestLog = false }: { ownRequestLog?: boolean } = {}): FastifyInstance {
   const slot: FastPathSlot = {};
   const app = Fastify({
+    // The gateway logs its requests and names their spans itself, the fast path's too (gateway/plugins/request-log.ts).
+    disableRequestLogging: ownRequestLog,
     serverFactory: serverWithFastPath(slot),
     // With tracing on, every log line carries trace_id and span_id, so it can be found in Zipkin.
     logger: { level: logLevel, ...(tracingEnabled() ? { mixin: traceIdsForLog } : {}) },
@@ -149,7 +151,7 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     if (start === -1 || decodes(request.url.slice(start + 1))) return done();
     done(new AppError('BAD_USER_INPUT', 'The query string is not valid percent-encoded UTF-8'));
   });
-  if (tracingEnabled()) {
+  if (tracingEnabled() && !ownRequestLog) {
     app.addHook('onRequest', (request, _reply, done) => {
       nameSpanAfterRoute(request.method, request.routeOptions.url);
       done();

@@ -4,6 +4,7 @@ import type { GraphQLExecution } from '../../shared/graphql-http';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
 import { operationOf, plainBody, type ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 import { userOf } from './jwt-auth';
 
 /**
@@ -107,7 +108,7 @@ function restKey(route: string, userId: string | undefined, variables: Record<st
   return `${JSON.stringify([route, userId ?? null])}\n${canonicalJson(variables)}`;
 }
 
-export interface ClientDeduplication {
+export interface ClientDeduplication extends GatewayPlugin {
   /** Nobody follows the executions in flight now any more (a mutation was answered: response-cache/after-write.ts). */
   forgetAll(): void;
   /** For `mountGraphQL`'s `execution`: shares one execution among identical `POST /graphql` queries in flight. */
@@ -140,6 +141,8 @@ export function useClientDeduplication(readDocument: (query: string) => ClientDo
   const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
   const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
   return {
+    // No hooks of its own: it wraps the executions of the REST bridge and the GraphQL endpoint, which are given it.
+    name: 'client deduplication',
     forgetAll() {
       graphql.forgetAll();
       rest.forgetAll();

@@ -6,11 +6,10 @@ import { AppError } from '../../shared/errors';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { operationOf, type ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 
 export interface JwtAuthOptions {
   jwt: JwtSettings;
-  /** Route patterns open without a token. @default ["/health"] */
-  publicRoutes: readonly string[];
   /** The GraphQL route, where an anonymous request may run only the public root fields. */
   graphqlRoute: string;
   /** Root fields anonymous GraphQL requests may select, as "Mutation.signIn". */
@@ -42,14 +41,27 @@ export function verifiedUser(jwt: JwtSettings, header: string | undefined): stri
   }
 }
 
+/** The authentication stage, with its token check for the stages that see a request before it (rate limit, fast path). */
+export interface JwtAuth extends GatewayPlugin {
+  /** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
+  verifiedUser(header: string | undefined): string | undefined;
+}
+
 /**
- * Verifies `Authorization: Bearer <JWT>` on every route but the public ones, before the body is
- * read. A missing or bad token is answered 401 here, so no subgraph is ever called for it; on
- * the GraphQL route an anonymous request is let through only if it selects nothing but public
- * root fields (sign-in).
+ * Verifies `Authorization: Bearer <JWT>` on every route but the public ones (every stage's
+ * `publicRoutes`), before the body is read. A missing or bad token is answered 401 here, so no
+ * subgraph is ever called for it; on the GraphQL route an anonymous request is let through only if
+ * it selects nothing but public root fields (sign-in).
  */
-export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void {
-  const publicRoutes = new Set(options.publicRoutes);
+export function useJwtAuth(options: JwtAuthOptions): JwtAuth {
+  return {
+    name: 'authentication',
+    verifiedUser: (header) => verifiedUser(options.jwt, header),
+    fastify: ({ app, publicRoutes }) => requireTokens(app, publicRoutes, options),
+  };
+}
+
+function requireTokens(app: FastifyInstance, publicRoutes: ReadonlySet<string>, options: JwtAuthOptions): void {
   const publicFields = new Set(options.publicRootFields);
 
   app.addHook('onRequest', async (request, reply) => {

@@ -6,6 +6,7 @@ import { GraphQLError, type ValidationContext, type ValidationRule } from 'graph
 import { AppError, type ErrorCode } from '../../shared/errors';
 import { sendError } from '../../shared/error-response';
 import type { ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 
 export interface OperationLimits {
   /** Deepest selection nesting an operation may have (introspection not counted). @default 8 */
@@ -86,7 +87,11 @@ function queriesOf(request: FastifyRequest): unknown[] {
  * `allowBatchedHttpRequests` must be set from `maxBatch > 0`, and its `parseOptions.maxTokens` from
  * `maxTokens`, for the documents it parses itself.
  */
-export function useOperationLimits(app: FastifyInstance, { graphqlRoute, maxBatch, readDocument }: OperationLimitsOptions): void {
+export function useOperationLimits(options: OperationLimitsOptions): GatewayPlugin {
+  return { name: 'operation limits', fastify: ({ app }) => limitOperations(app, options) };
+}
+
+function limitOperations(app: FastifyInstance, { graphqlRoute, maxBatch, readDocument }: OperationLimitsOptions): void {
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== graphqlRoute) return;
     if (Array.isArray(request.body) && request.body.length > maxBatch) {

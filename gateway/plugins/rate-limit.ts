@@ -2,6 +2,7 @@ import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type Fastify
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { CacheSettings } from '../../shared/cache-store';
 import { sendError } from '../../shared/error-response';
+import type { GatewayPlugin } from '../pipeline';
 import { createRateCounter, type RateCounter } from '../rate-counter';
 
 export interface RateLimitSettings {
@@ -34,18 +35,31 @@ export type UserRateCheck = (userId: string) => boolean | Promise<boolean>;
 
 const userKey = (userId: string) => `user:${userId}`;
 
+/** The rate-limit stage, with its counter's check for the fast path. */
+export interface RateLimit extends GatewayPlugin {
+  checkUser: UserRateCheck;
+}
+
 /**
  * Per-user and per-IP rate limits, checked before the token is (so floods of bad tokens count
  * against their IP too). Over the limit, a request is answered 429 `RATE_LIMITED` with
- * `Retry-After`, in the REST or the GraphQL error shape. Returns the check for the fast path,
- * or undefined when rate limiting is off.
+ * `Retry-After`, in the REST or the GraphQL error shape. Undefined when rate limiting is off.
  */
-export async function useRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<UserRateCheck | undefined> {
+export function useRateLimit(options: RateLimitOptions): RateLimit | undefined {
   const { settings } = options;
   if (!settings.enabled) return undefined;
   const counter = createRateCounter(options.cache, options.log);
-  app.addHook('onClose', () => counter.close());
+  // A failed store fails open, as Fastify's path does (skipOnError).
+  const checkUser: UserRateCheck = (userId) => {
+    const count = counter.increment(userKey(userId), settings.windowMs);
+    return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
+  };
+  return { name: 'rate limit', checkUser, fastify: ({ app }) => limitRequests(app, counter, options) };
+}
 
+async function limitRequests(app: FastifyInstance, counter: RateCounter, options: RateLimitOptions): Promise<void> {
+  const { settings } = options;
+  app.addHook('onClose', () => counter.close());
   // @fastify/rate-limit builds its store with `new`; this hands it the counter the fast path shares.
   const SharedStore = function SharedStore(this: unknown) {
     return storeOf(counter);
@@ -66,12 +80,6 @@ export async function useRateLimit(app: FastifyInstance, options: RateLimitOptio
     const result = await limit(request);
     if (!result.isAllowed && result.isExceeded) return refuse(reply, result.ttlInSeconds);
   });
-
-  return (userId) => {
-    const count = counter.increment(userKey(userId), settings.windowMs);
-    // A failed store fails open, as Fastify's path does (skipOnError).
-    return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
-  };
 }
 
 function storeOf(counter: RateCounter): FastifyRateLimitStore {

@@ -8,6 +8,7 @@ import { sendError } from '../../shared/error-response';
 import { AppError, isErrorCode } from '../../shared/errors';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { createContext, type GatewayContext } from '../context';
+import type { GatewayPlugin } from '../pipeline';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
 import type { ClientDeduplication, RestExecution } from './client-deduplication';
@@ -15,6 +16,7 @@ import { ageOf, type ResponseCache } from './response-cache/cache';
 import { isCachedRead, lookUp } from './response-cache/rest-reads';
 
 export interface RestBridgeOptions {
+  /** The routes and their operations; those open without a token (sign-in) are this stage's public routes. */
   routes: readonly BridgedRoute[];
   /** When set, cached query responses are answered before any GraphQL runs. */
   cache?: ResponseCache;
@@ -67,7 +69,15 @@ export function bridgeRoutes(routes: readonly RestRoute[], operationsDir: string
  * pipeline as `/graphql` (same auth, load balancing, error masking), then reshaping the result
  * into the legacy JSON. Errors are answered once, from the catalogue: code → status.
  */
-export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache, deduplication }: RestBridgeOptions): void {
+export function useRestBridge(options: RestBridgeOptions): GatewayPlugin {
+  return {
+    name: 'REST bridge',
+    publicRoutes: options.routes.filter(({ route }) => route.public).map(({ route }) => route.url),
+    fastify: ({ app, apollo }) => bridge(app, apollo, options),
+  };
+}
+
+function bridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache, deduplication }: RestBridgeOptions): void {
   for (const bridged of routes) {
     const { route, operation: prepared } = bridged;
     // Only reads: a mutation route's every request must run (and sign-in, a GET, is a mutation).

@@ -1,5 +1,6 @@
-import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
+import type { GraphQLRequestListener } from '@apollo/server';
 import type { GatewayContext } from '../../context';
+import type { GatewayPlugin } from '../../pipeline';
 import type { SubgraphQueriesInFlight } from '../../upstream/subgraph-deduplication';
 import type { ClientDeduplication } from '../client-deduplication';
 import type { ResponseCache } from './cache';
@@ -13,10 +14,8 @@ export interface AfterWriteOptions {
   subgraphQueries: SubgraphQueriesInFlight;
 }
 
-/** What the rest of the gateway tells this module. */
-export interface AfterWrite {
-  /** Apollo plugin: the gateway is about to answer a mutation. */
-  plugin: ApolloServerPlugin<GatewayContext>;
+/** The after-a-write stage: its Apollo side hears the gateway's mutations, `subgraphAnswered` the subgraphs'. */
+export interface AfterWrite extends GatewayPlugin {
   /** A subgraph answered a mutation call, success or not (a failed one may still have written). */
   subgraphAnswered(): void;
 }
@@ -47,7 +46,8 @@ export function useAfterWrite({ cache, clientDeduplication, subgraphQueries }: A
     },
   };
   return {
-    plugin: { requestDidStart: async () => listener },
+    name: 'after a write',
+    apollo: [{ requestDidStart: async () => listener }],
     subgraphAnswered: () => subgraphQueries.writeAnswered(),
   };
 }

@@ -7,7 +7,7 @@ import { ageOf, type CachedEntry, type ResponseCache } from './cache';
  * The Apollo side of the cache: look up before execution, store after it. What a mutation's answer
  * does to the cache (its tags bumped) is in after-write.ts.
  */
-export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<GatewayContext> {
+export function responseCacheApolloPlugin(cache: ResponseCache): ApolloServerPlugin<GatewayContext> {
   return {
     async serverWillStart() {
       return {

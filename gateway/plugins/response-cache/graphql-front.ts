@@ -20,7 +20,7 @@ export interface GraphQLCacheFrontOptions {
  * and `Cache-Control: no-store`, as Apollo marks a response it did not execute). Anything else —
  * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
  */
-export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
+export function answerCachedQueries(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
   // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
   // and again at a cost a Buffer does not have (bench/README.md#node-20-writes).
   const rendered = new WeakMap<CachedEntry, Buffer>();
