@@ -17,7 +17,7 @@ import { supergraphOrigin } from './supergraph/origin';
  * Apollo Gateway on the hot-reloaded supergraph, and the Apollo Server the pipeline builds around
  * it with the stages' Apollo sides (`apolloServer`).
  */
-export function useApolloGateway(config: GatewayConfig, buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource, log: FastifyBaseLogger) {
+export function createApolloGateway(config: GatewayConfig, buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource, log: FastifyBaseLogger) {
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];

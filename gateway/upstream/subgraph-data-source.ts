@@ -7,14 +7,14 @@ import type { AnswerResponse } from '../../shared/http-client';
 import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
-import type { BalancedSubgraph } from '../plugins/load-balancing';
+import type { BalancedSubgraph } from './load-balancing';
 import { withSubgraphDeduplication, type SubgraphQueriesInFlight } from './subgraph-deduplication';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 type CacheHint = { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' };
 
 export interface SubgraphServicesOptions {
-  /** The balanced fetch of a subgraph (gateway/plugins/load-balancing.ts). */
+  /** The balanced fetch of a subgraph (gateway/upstream/load-balancing.ts). */
   fetchOf(endpoint: ServiceEndpointDefinition): BalancedSubgraph;
   /** Merge identical in-flight subgraph queries (gateway/upstream/subgraph-deduplication.ts). */
   deduplicate: boolean;

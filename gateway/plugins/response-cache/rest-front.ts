@@ -6,7 +6,7 @@ import type { BridgedRoute } from '../rest-bridge';
 import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
 import { isCachedRead, lookUp } from './rest-reads';
 
-export interface RestCacheFrontOptions {
+export interface CachedReadFastPathOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */
   routes: readonly BridgedRoute[];
   cache: ResponseCache;
@@ -60,7 +60,7 @@ function compile(bridged: BridgedRoute): FrontRoute {
  * the stages behind it unchanged, which then give the usual answer (401, 400, a fresh read). Same
  * keys, body and headers as the REST bridge's own cached answers.
  */
-export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, requestLog }: RestCacheFrontOptions): GatewayPlugin {
+export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, requestLog }: CachedReadFastPathOptions): GatewayPlugin {
   const front = routes.filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged)).map(compile);
 
   /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */

@@ -2,7 +2,7 @@ import type { ServiceEndpointDefinition } from '@apollo/gateway';
 import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch, type BalancedFetch, type FetchLike, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { subgraphKey } from '../config';
-import { isQueryRequest } from '../upstream/subgraph-query';
+import { isQueryRequest } from './subgraph-query';
 
 export interface LoadBalancingOptions {
   /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
@@ -24,7 +24,7 @@ export interface BalancedSubgraph {
  * Round-robin over each subgraph's healthy instances, with health checks, timeouts and retries of
  * queries (only queries are sent twice: a mutation that timed out may have been applied).
  */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
+export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
   /** The balanced fetch of a subgraph of the supergraph; one loaded again replaces its earlier one. */
