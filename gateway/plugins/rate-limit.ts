@@ -48,13 +48,18 @@ export interface RateLimit extends GatewayPlugin {
 export function useRateLimit(options: RateLimitOptions): RateLimit | undefined {
   const { settings } = options;
   if (!settings.enabled) return undefined;
-  const counter = createRateCounter(options.cache, options.log);
+  // Made with the Fastify side, which closes it with the app; no request is counted before.
+  let counter: RateCounter | undefined;
   // A failed store fails open, as Fastify's path does (skipOnError).
   const checkUser: UserRateCheck = (userId) => {
-    const count = counter.increment(userKey(userId), settings.windowMs);
+    const count = counter!.increment(userKey(userId), settings.windowMs);
     return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
   };
-  return { name: 'rate limit', checkUser, fastify: ({ app }) => limitRequests(app, counter, options) };
+  return {
+    name: 'rate limit',
+    checkUser,
+    fastify: ({ app }) => limitRequests(app, (counter = createRateCounter(options.cache, options.log)), options),
+  };
 }
 
 async function limitRequests(app: FastifyInstance, counter: RateCounter, options: RateLimitOptions): Promise<void> {
