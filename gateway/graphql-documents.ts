@@ -188,3 +188,20 @@ export function operationOf({ operations }: Pick<ClientDocument, 'operations'>, 
   if (operationName != null) return operations.find((operation) => operation.name?.value === operationName);
   return operations.length === 1 ? operations[0] : undefined;
 }
+
+/** A GraphQL request body of one operation. */
+export interface GraphQLBody {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
+/** Only plain single requests: no batches, no persisted-query or other extensions. */
+export function plainBody(body: unknown): GraphQLBody | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const { query, operationName, variables, extensions } = body as Record<string, unknown>;
+  if (typeof query !== 'string' || extensions !== undefined) return undefined;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
+  return body as GraphQLBody;
+}

@@ -4,9 +4,8 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isDatabaseUnavailable } from './database/failures';
-import { AppError, isErrorCode, statusOf } from './errors';
-import { describeError } from './http-app';
-import { failSpan } from './tracing/span';
+import { formattedGraphQLError } from './error-response';
+import { AppError, isErrorCode } from './errors';
 
 /** Codes Apollo Server itself produces for client mistakes; safe to pass through as they are. */
 const APOLLO_CLIENT_CODES = new Set([
@@ -31,9 +30,7 @@ export function maskErrors(log: FastifyBaseLogger) {
     // Validation rules report AppErrors inside the GraphQLError Apollo re-codes as GRAPHQL_VALIDATION_FAILED.
     const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
     const { locations, path } = formatted;
-    if (original instanceof AppError) {
-      return { message: original.message, locations, path, extensions: { ...original.details, code: original.code } };
-    }
+    if (original instanceof AppError) return formattedGraphQLError(original.code, { locations, path }, original.message, original.details);
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR' && (isErrorCode(code) || APOLLO_CLIENT_CODES.has(code))) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
@@ -41,10 +38,10 @@ export function maskErrors(log: FastifyBaseLogger) {
     }
     if (isDatabaseUnavailable(original)) {
       log.warn({ err: original }, 'database unavailable');
-      return { message: 'The database is unavailable', path, extensions: { code: 'DATABASE_UNAVAILABLE' } };
+      return formattedGraphQLError('DATABASE_UNAVAILABLE', { path });
     }
     log.error({ err: original }, 'unexpected GraphQL error');
-    return { message: 'Internal server error', path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return formattedGraphQLError('INTERNAL_SERVER_ERROR', { path });
   };
 }
 
@@ -77,13 +74,7 @@ export function mountGraphQL<TContext extends BaseContext>(
   app.route({
     method: ['GET', 'POST'],
     url: path,
-    // Body errors (not JSON, too large, wrong content type) in the GraphQL shape, with the catalogue's status.
-    errorHandler: (error, request, reply) => {
-      const { code, message } = describeError(error);
-      if (code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error }, 'request failed');
-      failSpan(code);
-      return reply.code(statusOf(code)).send({ errors: [{ message, extensions: { code } }] });
-    },
+    // Body errors (not JSON, too large, wrong content type) go to the app's error handler, which answers them in the GraphQL shape here.
     handler: async (request, reply) => {
       const execute = async (): Promise<GraphQLExecution<TContext>> => {
         let built: TContext | undefined;

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import { AppError, errorCatalogue, restErrorBody, statusOf, type ErrorCode } from './errors';
+import { endSocketWithError, sendError, writeError } from './error-response';
+import { AppError, type ErrorCode } from './errors';
 import { tracingEnabled } from './tracing';
-import { failSpan, nameSpanAfterRoute, traceIdsForLog } from './tracing/span';
+import { nameSpanAfterRoute, traceIdsForLog } from './tracing/span';
 
 export interface HttpAppOptions {
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -42,7 +43,8 @@ export function setFastPath(app: FastifyInstance, fastPath: FastPath): void {
 function serverWithFastPath(slot: FastPathSlot) {
   return (fastify: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions) => {
     const server = createServer((request, response) => {
-      if (slot.closing) return answerWith(response, 'SHUTTING_DOWN');
+      // Fastify's own `return503OnClosing` would answer its own body.
+      if (slot.closing) return writeError(response, 'SHUTTING_DOWN');
       if (!slot.handle) return fastify(request, response);
       let answered: boolean | Promise<boolean>;
       try {
@@ -66,16 +68,6 @@ function serverWithFastPath(slot: FastPathSlot) {
   };
 }
 
-/**
- * A catalogue answer written straight to the response, for the requests no route may see: those
- * that arrive while the app closes. Fastify's own `return503OnClosing` would answer its own body.
- */
-function answerWith(response: ServerResponse, code: ErrorCode): void {
-  const body = JSON.stringify(restErrorBody(code, errorCatalogue[code].message));
-  response.writeHead(statusOf(code), { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-  response.end(body);
-}
-
 /** Node's HTTP parser errors, by their code; any other is a malformed request. */
 const CLIENT_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
   HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
@@ -92,10 +84,8 @@ function answerClientError(this: FastifyInstance, error: NodeJS.ErrnoException, 
   const code = CLIENT_ERROR_CODES[error.code ?? ''] ?? 'MALFORMED_REQUEST';
   this.log.debug({ err: error, code }, 'client error');
   if (!socket.writable) return void socket.destroy();
-  const status = statusOf(code);
-  const body = JSON.stringify(restErrorBody(code, errorCatalogue[code].message));
-  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-  socket.end(head + body, () => socket.destroy());
+  // Node hands over what it had received of the request, which names its path (so the answer's shape).
+  endSocketWithError(socket, code, (error as { rawPacket?: Buffer }).rawPacket);
 }
 
 /** True when every percent-escape of a query string decodes, as UTF-8. */
@@ -126,12 +116,15 @@ function useStrictJson(app: FastifyInstance): void {
 
 /**
  * A Fastify app with the project's HTTP conventions: strict JSON validation (no type coercion,
- * so `"1000"` is not a price), every error answered as `{"error": {"code", "message"}}` with the
- * catalogue's status, and `/health` for liveness.
+ * so `"1000"` is not a price), every error answered through shared/error-response.ts (the
+ * catalogue's status, `{"error": {"code", "message"}}` or, on `/graphql`, the GraphQL shape), and
+ * `/health` for liveness.
  */
-export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): FastifyInstance {
+export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions, { ownRequestLog = false }: { ownRequestLog?: boolean } = {}): FastifyInstance {
   const slot: FastPathSlot = {};
   const app = Fastify({
+    // The gateway logs its requests and names their spans itself, the fast path's too (gateway/plugins/request-log.ts).
+    disableRequestLogging: ownRequestLog,
     serverFactory: serverWithFastPath(slot),
     // With tracing on, every log line carries trace_id and span_id, so it can be found in Zipkin.
     logger: { level: logLevel, ...(tracingEnabled() ? { mixin: traceIdsForLog } : {}) },
@@ -145,9 +138,8 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     // over maxParamLength (100). Neither can name anything, so both are the client's bad input.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is malformed';
-      failSpan('BAD_USER_INPUT');
       request.log.info({ url: request.url, code: error.code }, 'bad URL');
-      return reply.code(400).send(restErrorBody('BAD_USER_INPUT', message));
+      return sendError(reply, 'BAD_USER_INPUT', message);
     },
   });
   // Only JSON bodies are part of any contract here; text/plain would otherwise be accepted as a string.
@@ -159,7 +151,7 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
     if (start === -1 || decodes(request.url.slice(start + 1))) return done();
     done(new AppError('BAD_USER_INPUT', 'The query string is not valid percent-encoded UTF-8'));
   });
-  if (tracingEnabled()) {
+  if (tracingEnabled() && !ownRequestLog) {
     app.addHook('onRequest', (request, _reply, done) => {
       nameSpanAfterRoute(request.method, request.routeOptions.url);
       done();
@@ -168,13 +160,9 @@ export function createHttpApp({ logLevel, bodyLimitBytes }: HttpAppOptions): Fas
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { code, message, details } = describeError(error);
     if (code === 'INTERNAL_SERVER_ERROR') request.log.error({ err: error }, 'request failed');
-    failSpan(code);
-    return reply.code(statusOf(code)).send(restErrorBody(code, message, details));
+    return sendError(reply, code, message, details);
   });
-  app.setNotFoundHandler((request, reply) => {
-    failSpan('ROUTE_NOT_FOUND');
-    return reply.code(404).send(restErrorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
-  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
   app.get('/health', async () => ({ status: 'ok' }));
   closeConnectionsWhenClosing(app, slot);
   fastPaths.set(app, slot);
@@ -199,25 +187,31 @@ function closeConnectionsWhenClosing(app: FastifyInstance, slot: FastPathSlot): 
   });
 }
 
-/** Maps Fastify's own errors (body parsing, validation) onto catalogue codes. */
-export function describeError(error: FastifyError): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+/**
+ * Maps Fastify's own errors (body parsing, validation) onto catalogue codes; without a message of
+ * its own, an error says its code's catalogue message.
+ */
+export function describeError(error: FastifyError): { code: ErrorCode; message?: string; details?: Record<string, unknown> } {
   if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details };
   if (error.validation) return { code: 'BAD_USER_INPUT', message: validationMessage(error) };
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The request body must be application/json' };
+      return { code: 'UNSUPPORTED_MEDIA_TYPE' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large' };
+      return { code: 'PAYLOAD_TOO_LARGE' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: 'INVALID_JSON', message: 'The request body is empty' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
+      return { code: 'INVALID_JSON' };
   }
-  if (error instanceof SyntaxError) return { code: 'INVALID_JSON', message: 'The request body is not valid JSON' };
-  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return { code: 'BAD_USER_INPUT', message: error.message };
-  }
-  return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
+  if (error instanceof SyntaxError) return { code: 'INVALID_JSON' };
+  // A 4xx of a plugin that does not know the catalogue: the client's mistake, in its words.
+  if (isClientStatus(error.statusCode)) return { code: 'BAD_USER_INPUT', message: error.message };
+  return { code: 'INTERNAL_SERVER_ERROR' };
+}
+
+function isClientStatus(status: number | undefined): boolean {
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** "body.supply_price must be integer" reads better as "supply_price must be an integer". */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { restErrorBody } from './errors';
+import { sendError } from './error-response';
 
 /** How long `/ready` waits on one dependency before counting it as down, in ms. */
 const CHECK_TIMEOUT_MS = 2000;
@@ -26,7 +26,7 @@ export function useReadiness(app: FastifyInstance, checks: Readonly<Record<strin
     const report = { ...Object.fromEntries(names.map((name, index) => [name, results[index] ? 'up' : 'down'])), ...details?.() };
     const missing = names.filter((name, index) => checks[name]!.required && !results[index]);
     if (missing.length === 0) return { status: 'ready', checks: report };
-    return reply.code(503).send(restErrorBody('NOT_READY', `Not ready: ${missing.join(', ')} unavailable`, { checks: report }));
+    return sendError(reply, 'NOT_READY', `Not ready: ${missing.join(', ')} unavailable`, { checks: report });
   });
 }
 

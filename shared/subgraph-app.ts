@@ -2,15 +2,15 @@ import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DocumentNode } from 'graphql';
 import { createHttpApp, type HttpAppOptions } from './http-app';
 import { maskErrors, mountGraphQL } from './graphql-http';
-import type { AppError } from './errors';
+import { GRAPHQL_PATH, sendError } from './error-response';
+import { AppError } from './errors';
 import { PROOF_HEADER, verifyProof, type SubgraphProofSettings } from './subgraph-proof';
-import { failSpan } from './tracing/span';
 
-const GRAPHQL_ROUTE = '/graphql';
+const GRAPHQL_ROUTE = GRAPHQL_PATH;
 const users = new WeakMap<FastifyRequest, string>();
 
 /** The user the gateway's proof names; undefined for the anonymous sign-in. */
@@ -61,7 +61,7 @@ function requireGatewayProof(app: FastifyInstance, proof: SubgraphProofSettings)
       const { userId } = verifyProof(proof, typeof header === 'string' ? header : undefined, operationText(request));
       if (userId !== undefined) users.set(request, userId);
     } catch (error) {
-      return refuse(reply, error as AppError);
+      return error instanceof AppError ? sendError(reply, error.code, error.message) : sendError(reply, 'GATEWAY_PROOF_REQUIRED');
     }
   });
 }
@@ -70,9 +70,4 @@ function operationText(request: FastifyRequest): string {
   const source = request.method === 'GET' ? request.query : request.body;
   const query = source && typeof source === 'object' ? (source as { query?: unknown }).query : undefined;
   return typeof query === 'string' ? query : '';
-}
-
-function refuse(reply: FastifyReply, error: AppError) {
-  failSpan(error.code);
-  return reply.code(error.status).send({ errors: [{ message: error.message, extensions: { code: error.code } }] });
 }

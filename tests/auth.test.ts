@@ -8,7 +8,7 @@ beforeAll(async () => {
   stack = await startStack();
   token = await stack.signIn('alice');
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 describe('GET /auth/signIn', () => {
   test('issues an HS256 JWT with the user id as subject, an issuer and an expiry', async () => {

@@ -223,7 +223,7 @@ beforeAll(async () => {
   orderId = (await stack.gateway.post('/order', { name: 'Real', product_ids: [productId] }, { token })).body.order_id;
   expect([productId > 0, orderId > 0]).toEqual([true, true]);
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const rowCounts = async () =>
   (await stack.db.query('SELECT (SELECT COUNT(*) FROM products) AS products, (SELECT COUNT(*) FROM orders) AS orders, (SELECT COUNT(*) FROM order_lines) AS order_lines'))[0]!;

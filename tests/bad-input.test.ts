@@ -267,7 +267,7 @@ beforeAll(async () => {
   orderId = (await gateway.post('/order', { name: 'Real', product_ids: [productId] }, { token })).body.order_id;
   expect([productId > 0, orderId > 0]).toEqual([true, true]);
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const rowCounts = async () => {
   const count = async (table: string) => Number((await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);

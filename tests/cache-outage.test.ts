@@ -39,8 +39,8 @@ describeWithRedis('a Redis outage', () => {
     token = await stack.signIn();
   });
   afterAll(async () => {
-    await stack.close();
-    if (redis.exitCode === null) await stopRedis(redis);
+    await stack?.close();
+    if (redis && redis.exitCode === null) await stopRedis(redis);
   });
 
   test('with Redis down requests are served uncached, and caching resumes when it returns', async () => {

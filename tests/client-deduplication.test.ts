@@ -1,61 +1,20 @@
-import { createServer, type Server } from 'node:http';
-import { InFlight } from '../gateway/plugins/request-deduplication';
+import { InFlight } from '../gateway/plugins/client-deduplication';
+import { startRelay, type Relay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient, HttpResponse } from './fixtures/http';
 
 /**
- * Identical client queries in flight share one execution (gateway/plugins/request-deduplication.ts).
- * The gateways under test reach the product and order subgraphs through slow proxies, so a burst
- * is surely in flight at once, and with subgraph deduplication off, so the proxies' counts are
+ * Identical client queries in flight share one execution (gateway/plugins/client-deduplication.ts).
+ * The gateways under test reach the product and order subgraphs through relays that hold every
+ * GraphQL call DELAY_MS (tests/fixtures/relay.ts), so a burst is surely in flight at once, and
+ * with subgraph deduplication off, so the relays' counts are
  * executions: one subgraph call per execution of these queries.
  */
 const DELAY_MS = 300;
 
-interface SlowProxy {
-  url: string;
-  /** GraphQL bodies received since the last reset. */
-  bodies: string[];
-  /** While set, GraphQL calls are answered 500 with a body that is not GraphQL. */
-  failing: boolean;
-  close(): Promise<void>;
-}
-
-/** Forwards to `target` (a subgraph's origin), holding every GraphQL call `DELAY_MS` first and recording its body. */
-async function slowProxy(target: string): Promise<SlowProxy> {
-  const proxy: SlowProxy = { url: '', bodies: [], failing: false, close: async () => undefined };
-  const server: Server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', async () => {
-      const body = Buffer.concat(chunks);
-      const graphql = incoming.method === 'POST'; // not the health checks
-      if (graphql) {
-        proxy.bodies.push(body.toString('utf8'));
-        await new Promise((resolve) => setTimeout(resolve, DELAY_MS));
-        if (proxy.failing) return outgoing.writeHead(500, { 'content-type': 'text/plain' }).end('upstream broke');
-      }
-      const headers = { ...incoming.headers } as Record<string, string>;
-      delete headers.host;
-      delete headers.connection;
-      const answer = await fetch(`${target}${incoming.url}`, { method: incoming.method, headers, body: graphql ? body : undefined });
-      const text = Buffer.from(await answer.arrayBuffer());
-      outgoing.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json', 'cache-control': answer.headers.get('cache-control') ?? '' });
-      outgoing.end(text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  proxy.url = `http://127.0.0.1:${port}/graphql`;
-  proxy.close = () => {
-    server.closeAllConnections();
-    return new Promise((resolve) => server.close(() => resolve()));
-  };
-  return proxy;
-}
-
 let stack: Stack;
-let products: SlowProxy;
-let orders: SlowProxy;
+let products: Relay;
+let orders: Relay;
 let gateway: HttpClient;
 let alice: string;
 let bob: string;
@@ -63,7 +22,7 @@ let productId: number;
 let otherProductId: number;
 let orderId: number;
 
-/** A gateway of the stack reaching product and order through the proxies, without subgraph deduplication. */
+/** A gateway of the stack reaching product and order through the relays, without subgraph deduplication. */
 const proxiedGateway = (env: Record<string, string> = {}) =>
   stack.startGateway({
     SUBGRAPH_PRODUCT_URLS: products.url,
@@ -76,8 +35,9 @@ const proxiedGateway = (env: Record<string, string> = {}) =>
 
 beforeAll(async () => {
   stack = await startStack({ gatewayEnv: { RESPONSE_CACHE: 'off' } });
-  products = await slowProxy(new URL(stack.productUrls[0]!).origin);
-  orders = await slowProxy(new URL(stack.subgraphUrls.order!).origin);
+  const hold = { call: () => DELAY_MS };
+  products = await startRelay(stack.productUrls[0]!, hold);
+  orders = await startRelay(stack.subgraphUrls.order!, hold);
   gateway = await proxiedGateway();
   alice = await stack.signIn('alice');
   bob = await stack.signIn('bob');
@@ -86,18 +46,18 @@ beforeAll(async () => {
   orderId = (await stack.gateway.post('/order', { name: 'mine', product_ids: [productId, otherProductId] }, { token: alice })).body.order_id;
 });
 afterAll(async () => {
-  await stack.close();
-  await products.close();
-  await orders.close();
+  await stack?.close();
+  await products?.close();
+  await orders?.close();
 });
 beforeEach(() => {
-  products.bodies.length = 0;
-  orders.bodies.length = 0;
+  products.calls.length = 0;
+  orders.calls.length = 0;
 });
 
 const PRODUCT = 'query Popular($id: ID!) { product(id: $id) { id name supplyPrice } }';
 const ORDER = 'query Order($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }';
-const calls = (proxy: SlowProxy, field: string) => proxy.bodies.filter((body) => body.includes(field)).length;
+const calls = (relay: Relay, field: string) => relay.calls.filter((body) => body.includes(field)).length;
 
 function burst(client: HttpClient, count: number, token: string, query: string, variables: Record<string, unknown>, headers?: Record<string, string>) {
   return Promise.all(Array.from({ length: count }, () => client.request('POST', '/graphql', { token, body: { query, variables }, headers })));
@@ -222,7 +182,7 @@ test('REST reads are merged by route, user and path: one execution for a burst, 
 test('a query sent after a mutation was answered sees its effect: it does not follow a read that started before', async () => {
   const order = (await stack.gateway.post('/order', { name: 'growing', product_ids: [productId] }, { token: alice })).body.order_id;
   const read = () => gateway.post('/graphql', { query: ORDER, variables: { id: String(order) } }, { token: alice });
-  // The read takes two proxy delays (order, then its products); the mutation one, so it is answered while the read is in flight.
+  // The read takes two relay holds (order, then its products); the mutation one, so it is answered while the read is in flight.
   const before = read();
   await new Promise((resolve) => setTimeout(resolve, DELAY_MS / 6));
   const added = await gateway.post('/graphql', { query: `mutation { addProductToOrder(orderId: "${order}", productId: "${otherProductId}") { id } }` }, { token: alice });

@@ -14,7 +14,7 @@ beforeAll(async () => {
     productIds.push(created.body.product_id);
   }
 }, 120_000);
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 /** A failure under load is allowed only as a clean, catalogued 4xx or 503, never a 500 or an untyped body. */
 function expectCleanFailure(response: { status: number; body: any }) {

@@ -2,7 +2,7 @@ import { startRelay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
 
-/** Identical subgraph queries in flight are merged (gateway/plugins/deduplication.ts); nothing else is. */
+/** Identical subgraph queries in flight are merged (gateway/upstream/subgraph-deduplication.ts); nothing else is. */
 let stack: Stack;
 let alice: string;
 let bob: string;
@@ -17,7 +17,7 @@ beforeAll(async () => {
   bob = await stack.signIn('bob');
   productId = (await stack.gateway.post('/products', { name: 'Popular', supply_price: 7 }, { token: alice })).body.product_id;
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const PRODUCT = 'query Popular($id: ID!) { product(id: $id) { id name supplyPrice } }';
 const productCalls = () =>

@@ -68,7 +68,7 @@ describe('one product instance killed mid-load', () => {
     token = await stack.signIn();
     await stack.gateway.post('/products', { name: 'Seed', supply_price: 1 }, { token });
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   test('reads never fail, only writes in flight on it may; it is marked down, then back when it returns', async () => {
     const running = load(stack.gateway, token);
@@ -113,7 +113,7 @@ describe('every product instance down', () => {
     stack = await startStack({ gatewayEnv: { ...FAST_HEALTH, UPSTREAM_TIMEOUT_MS: '5000' } });
     token = await stack.signIn();
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   test('503 UPSTREAM_UNAVAILABLE well under the upstream timeout, /ready 503, and recovery without a restart', async () => {
     await stack.stopProduct(0);
@@ -163,9 +163,9 @@ describe('upstream timeout and read retry', () => {
     hungUrl = `http://127.0.0.1:${(hung.address() as { port: number }).port}/graphql`;
   });
   afterAll(async () => {
-    hung.closeAllConnections();
-    await new Promise((resolve) => hung.close(resolve));
-    await stack.close();
+    hung?.closeAllConnections();
+    if (hung) await new Promise((resolve) => hung.close(resolve));
+    await stack?.close();
   });
 
   const gatewayWith = (retries: string) =>

@@ -7,7 +7,7 @@ beforeAll(async () => {
   stack = await startStack();
   token = await stack.signIn('alice');
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const CREATE_PRODUCT = 'mutation($input: CreateProductInput!) { createProduct(input: $input) { id name supplyPrice } }';
 

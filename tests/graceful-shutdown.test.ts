@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await relay?.close();
-  await stack.close();
+  await stack?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

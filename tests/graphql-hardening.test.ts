@@ -72,7 +72,7 @@ describe('limits at the gateway, just under and just over', () => {
     documentLimited = await stack.startGateway({ GRAPHQL_MAX_TOKENS: '100', GRAPHQL_MAX_DIRECTIVES: '2', GRAPHQL_MAX_FRAGMENTS: '2', GRAPHQL_MAX_REPEATED_FIELDS: '3' });
     token = await stack.signIn('hardening');
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   /** Posts to the limited gateway and checks that a refusal reached no subgraph. */
   async function post(body: unknown, gateway = limited) {

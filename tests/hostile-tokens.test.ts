@@ -28,7 +28,7 @@ beforeAll(async () => {
   alice = await stack.signIn('alice');
   orderId = (await stack.gateway.post('/order', { name: 'guarded', product_ids: [] }, { token: alice })).body.order_id;
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const now = () => Math.floor(Date.now() / 1000);
 /** Alice's claims, valid for an hour, unless `claims` says otherwise. */

@@ -88,7 +88,7 @@ beforeAll(async () => {
     ids[name] = json(response).product_id;
   }
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 describe('products', () => {
   test("POST /products with the original DTO (its product_id null) → 200, Location and the product; the DB holds it", async () => {

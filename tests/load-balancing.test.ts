@@ -11,7 +11,7 @@ describe('round-robin over two product instances', () => {
     token = await stack.signIn();
     await stack.gateway.post('/products', { name: 'Keyboard', supply_price: 1000 }, { token });
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   test('two GET /products in a row show both instances in Server-Port', async () => {
     const first = await stack.gateway.get('/products', { token });
@@ -45,7 +45,7 @@ describe('failover', () => {
     token = await stack.signIn();
     productId = (await stack.gateway.post('/products', { name: 'Mouse', supply_price: 500 }, { token })).body.product_id;
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   test('with one instance stopped, every request succeeds on the other', async () => {
     await stack.stopProduct(0);

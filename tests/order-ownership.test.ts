@@ -20,7 +20,7 @@ beforeAll(async () => {
   products = [];
   for (const name of ['Pen', 'Ink']) products.push((await stack.gateway.post('/products', { name, supply_price: 3 }, { token: alice })).body.product_id);
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const aliceOrder = async () => (await stack.gateway.post('/order', { name: 'alice only', product_ids: [products[0]] }, { token: alice })).body.order_id as number;
 const linesOf = async (id: number) => (await stack.db.query<{ product_id: number }>(`SELECT product_id FROM order_lines WHERE order_id = ${id}`)).map((row) => row.product_id);

@@ -18,7 +18,7 @@ function productListCacheSuite(backend: 'memory' | 'redis') {
     instances = stack.productUrls.map((url) => new HttpClient(url.replace(/\/graphql$/, '')));
     await stack.gateway.post('/products', { name: 'First', supply_price: 1 }, { token });
   });
-  afterAll(() => stack.close());
+  afterAll(() => stack?.close());
 
   const LIST = '{ products { id name } }';
   /** Straight to one instance, with the proof the gateway would send. */

@@ -21,7 +21,7 @@ beforeAll(async () => {
   expect(order.status).toBe(200);
   orderId = order.body.order_id;
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 function expectRestLimited(response: HttpResponse) {
   expect(response.status).toBe(429);

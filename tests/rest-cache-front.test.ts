@@ -3,7 +3,7 @@ import { startStack, type Stack } from './fixtures/stack';
 import { waitFor } from './fixtures/net';
 
 /**
- * Cached REST reads are answered in front of Fastify (gateway/plugins/rest-cache-front.ts). It
+ * Cached REST reads are answered in front of Fastify (gateway/plugins/response-cache/rest-front.ts). It
  * must be invisible: the same answer as the bridge's, and every request it cannot answer (bad
  * token, odd URL, miss) gets exactly the answer Fastify gives.
  */
@@ -18,7 +18,7 @@ beforeAll(async () => {
   orderId = (await stack.gateway.post('/order', { name: 'front', product_ids: [product] }, { token: alice })).body.order_id;
   expect((await stack.gateway.get(`/order/${orderId}`, { token: alice })).headers.get('x-cache')).toBe('MISS');
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const orderReads = () => stack.hits.order!.queries.filter((query) => query.includes('order(')).length;
 

@@ -14,7 +14,7 @@ beforeAll(async () => {
     productIds.push((await stack.gateway.post('/products', { name, supply_price: price }, { token: alice })).body.product_id);
   }
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const countRows = async (table: string) => Number((await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
 

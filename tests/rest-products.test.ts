@@ -7,7 +7,7 @@ beforeAll(async () => {
   stack = await startStack();
   token = await stack.signIn('alice');
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const createProduct = (body: unknown) => stack.gateway.post('/products', body, { token });
 

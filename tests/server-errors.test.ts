@@ -4,11 +4,12 @@ import { startStack, type Stack } from './fixtures/stack';
 
 /**
  * What Node's HTTP server refuses before any route runs is answered from the catalogue too, in the
- * `{"error": {"code", "message"}}` shape, by the gateway and the subgraphs alike (one HTTP app).
+ * `{"error": {"code", "message"}}` shape, or in the GraphQL shape when the request line says
+ * `/graphql`, by the gateway and the subgraphs alike (one HTTP app, one error door).
  */
 let stack: Stack;
 beforeAll(async () => (stack = await startStack({ productInstances: 1 })));
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 /** Sends `raw` bytes on a new connection and returns everything the server wrote before closing it. */
 function exchange(url: string, raw: string): Promise<string> {
@@ -36,5 +37,16 @@ test.each([
   for (const url of [stack.gateway.baseUrl, stack.subgraphUrls.auth!]) {
     const answer = parse(await exchange(url, raw));
     expect(answer).toEqual({ status, contentType: 'application/json; charset=utf-8', body: { error: { code, message: errorCatalogue[code as keyof typeof errorCatalogue].message } } });
+  }
+});
+
+test.each([
+  ['a header name with a space', 400, 'MALFORMED_REQUEST', 'POST /graphql HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n'],
+  ['headers over 16 KiB', 431, 'HEADERS_TOO_LARGE', `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\nX-Padding: ${'x'.repeat(17 * 1024)}\r\n\r\n`],
+])('on /graphql, %s → %i %s in the GraphQL shape', async (_case, status, code, raw) => {
+  for (const url of [stack.gateway.baseUrl, stack.subgraphUrls.auth!]) {
+    const answer = parse(await exchange(url, raw));
+    const message = errorCatalogue[code as keyof typeof errorCatalogue].message;
+    expect(answer).toEqual({ status, contentType: 'application/json; charset=utf-8', body: { errors: [{ message, extensions: { code } }] } });
   }
 });

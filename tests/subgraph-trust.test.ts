@@ -14,7 +14,7 @@ beforeAll(async () => {
   const product = (await stack.gateway.post('/products', { name: 'Lamp', supply_price: 10 }, { token: alice })).body.product_id;
   aliceOrder = (await stack.gateway.post('/order', { name: 'mine', product_ids: [product] }, { token: alice })).body.order_id;
 });
-afterAll(() => stack.close());
+afterAll(() => stack?.close());
 
 const client = (name: string) => new HttpClient(stack.subgraphUrls[name]!.replace(/\/graphql$/, ''));
 const key = () => ({ secret: stack.subgraphSecret });

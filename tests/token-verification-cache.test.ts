@@ -11,8 +11,8 @@ beforeAll(async () => {
   other = await startStack();
 });
 afterAll(async () => {
-  await stack.close();
-  await other.close();
+  await stack?.close();
+  await other?.close();
 });
 
 test('a token accepted before is refused once it expires', async () => {

@@ -1,15 +1,15 @@
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, type OperationDefinitionNode } from 'graphql';
+import { sendError } from '../../shared/error-response';
 import { AppError } from '../../shared/errors';
 import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
-import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { operationOf, type ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 
 export interface JwtAuthOptions {
   jwt: JwtSettings;
-  /** Route patterns open without a token. @default ["/health"] */
-  publicRoutes: readonly string[];
   /** The GraphQL route, where an anonymous request may run only the public root fields. */
   graphqlRoute: string;
   /** Root fields anonymous GraphQL requests may select, as "Mutation.signIn". */
@@ -41,14 +41,27 @@ export function verifiedUser(jwt: JwtSettings, header: string | undefined): stri
   }
 }
 
+/** The authentication stage, with its token check for the stages that see a request before it (rate limit, fast path). */
+export interface JwtAuth extends GatewayPlugin {
+  /** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
+  verifiedUser(header: string | undefined): string | undefined;
+}
+
 /**
- * Verifies `Authorization: Bearer <JWT>` on every route but the public ones, before the body is
- * read. A missing or bad token is answered 401 here, so no subgraph is ever called for it; on
- * the GraphQL route an anonymous request is let through only if it selects nothing but public
- * root fields (sign-in).
+ * Verifies `Authorization: Bearer <JWT>` on every route but the public ones (every stage's
+ * `publicRoutes`), before the body is read. A missing or bad token is answered 401 here, so no
+ * subgraph is ever called for it; on the GraphQL route an anonymous request is let through only if
+ * it selects nothing but public root fields (sign-in).
  */
-export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void {
-  const publicRoutes = new Set(options.publicRoutes);
+export function useJwtAuth(options: JwtAuthOptions): JwtAuth {
+  return {
+    name: 'authentication',
+    verifiedUser: (header) => verifiedUser(options.jwt, header),
+    fastify: ({ app, publicRoutes }) => requireTokens(app, publicRoutes, options),
+  };
+}
+
+function requireTokens(app: FastifyInstance, publicRoutes: ReadonlySet<string>, options: JwtAuthOptions): void {
   const publicFields = new Set(options.publicRootFields);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -61,7 +74,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
       users.set(request, userId);
       annotateSpan({ [SpanAttribute.userId]: userId });
     } catch (error) {
-      return refuse(request, reply, error as AppError, options.graphqlRoute);
+      return refuse(reply, error);
     }
   });
 
@@ -75,7 +88,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
     const { query, operationName } = graphqlParams(request);
     const operations = typeof query === 'string' ? options.readDocument(query).operations : [];
     if (!selectsOnlyPublicFields(operationOf({ operations }, typeof operationName === 'string' ? operationName : undefined), publicFields)) {
-      return refuse(request, reply, new AppError('UNAUTHENTICATED', 'Missing Authorization header'), options.graphqlRoute);
+      return refuse(reply, new AppError('UNAUTHENTICATED', 'Missing Authorization header'));
     }
   });
 }
@@ -95,13 +108,9 @@ function limitBody(request: FastifyRequest, payload: NodeJS.ReadableStream, limi
   );
 }
 
-function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, graphqlRoute: string) {
-  failSpan('UNAUTHENTICATED');
-  reply.code(401).header('www-authenticate', 'Bearer');
-  if (request.routeOptions.url === graphqlRoute) {
-    return reply.send({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
-  }
-  return reply.send({ error: { code: 'UNAUTHENTICATED', message: error.message } });
+/** 401 with the reason the token was refused (its checks' messages are written for clients). */
+function refuse(reply: FastifyReply, error: unknown) {
+  return sendError(reply.header('www-authenticate', 'Bearer'), 'UNAUTHENTICATED', error instanceof AppError ? error.message : undefined);
 }
 
 function graphqlParams(request: FastifyRequest): { query?: unknown; operationName?: unknown } {

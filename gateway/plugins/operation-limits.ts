@@ -1,11 +1,12 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import { AppError, type ErrorCode } from '../../shared/errors';
-import { failSpan } from '../../shared/tracing/span';
+import { sendError } from '../../shared/error-response';
 import type { ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 
 export interface OperationLimits {
   /** Deepest selection nesting an operation may have (introspection not counted). @default 8 */
@@ -79,11 +80,6 @@ function queriesOf(request: FastifyRequest): unknown[] {
   return operations.map((operation) => (operation && typeof operation === 'object' ? (operation as { query?: unknown }).query : undefined));
 }
 
-function refuse(reply: FastifyReply, code: ErrorCode, message: string) {
-  failSpan(code);
-  return reply.code(400).send({ errors: [{ message, extensions: { code } }] });
-}
-
 /**
  * Refuses on `graphqlRoute`, before validation or anything else runs, a batch over `maxBatch`
  * operations (with 0, every array body) and a document over the limits its reader enforces, so
@@ -91,17 +87,21 @@ function refuse(reply: FastifyReply, code: ErrorCode, message: string) {
  * `allowBatchedHttpRequests` must be set from `maxBatch > 0`, and its `parseOptions.maxTokens` from
  * `maxTokens`, for the documents it parses itself.
  */
-export function useOperationLimits(app: FastifyInstance, { graphqlRoute, maxBatch, readDocument }: OperationLimitsOptions): void {
+export function useOperationLimits(options: OperationLimitsOptions): GatewayPlugin {
+  return { name: 'operation limits', fastify: ({ app }) => limitOperations(app, options) };
+}
+
+function limitOperations(app: FastifyInstance, { graphqlRoute, maxBatch, readDocument }: OperationLimitsOptions): void {
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== graphqlRoute) return;
     if (Array.isArray(request.body) && request.body.length > maxBatch) {
       const message =
         maxBatch === 0 ? 'Batched operations are not accepted: send one operation a request' : `A batch may hold at most ${maxBatch} operations, got ${request.body.length}`;
-      return refuse(reply, 'BATCH_TOO_LARGE', message);
+      return sendError(reply, 'BATCH_TOO_LARGE', message);
     }
     for (const query of queriesOf(request)) {
       const refusal = typeof query === 'string' ? readDocument(query).refusal : undefined;
-      if (refusal) return refuse(reply, refusal.code, refusal.message);
+      if (refusal) return sendError(reply, refusal.code, refusal.message);
     }
   });
 }

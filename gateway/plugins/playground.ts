@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import Negotiator from 'negotiator';
+import type { GatewayPlugin } from '../pipeline';
 
 /** One preset tab of the IDE. */
 export interface PlaygroundTab {
@@ -25,11 +26,6 @@ export interface PlaygroundOptions {
   introspection: boolean;
   /** @default "Federation platform" */
   title?: string;
-}
-
-export interface Playground {
-  /** The asset routes: they must load without a token, like the page itself. */
-  publicRoutes: readonly string[];
 }
 
 /** What `@graphql-yoga/render-graphiql/graphiql` exports: one prebuilt bundle, workers and styles included. */
@@ -68,10 +64,19 @@ export function prefersHtml(accept: string | undefined): boolean {
  * offline. The page is answered in an `onRequest` hook registered before the JWT plugin's, so it
  * needs no token; should the order ever change, the page fails closed with a 401.
  */
-export function usePlayground(app: FastifyInstance, options: PlaygroundOptions): Playground {
+export function usePlayground(options: PlaygroundOptions): GatewayPlugin {
   const { version } = require('@graphql-yoga/render-graphiql/package.json') as { version: string };
   // The version in the path lets browsers keep the assets for good and still see an upgrade.
   const base = `${options.graphqlRoute}/assets/${version}`;
+  return {
+    name: 'playground',
+    // The assets must load without a token, like the page itself.
+    publicRoutes: ASSET_NAMES.map((name) => `${base}/${name}`),
+    fastify: ({ app }) => servePlayground(app, base, options),
+  };
+}
+
+function servePlayground(app: FastifyInstance, base: string, options: PlaygroundOptions): void {
   const assets = lazyAssets();
   for (const name of ASSET_NAMES) {
     app.get(`${base}/${name}`, (_request, reply) => {
@@ -85,7 +90,6 @@ export function usePlayground(app: FastifyInstance, options: PlaygroundOptions):
     if (request.method !== 'GET' || request.routeOptions.url !== options.graphqlRoute || !prefersHtml(request.headers.accept)) return;
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
   });
-  return { publicRoutes: ASSET_NAMES.map((name) => `${base}/${name}`) };
 }
 
 const ASSET_NAMES = ['graphiql.js', 'graphiql.css', 'editor.worker.js', 'json.worker.js', 'graphql.worker.js', 'favicon.ico'] as const;

@@ -1,9 +1,9 @@
 import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { CacheSettings } from '../../shared/cache-store';
-import { restErrorBody } from '../../shared/errors';
-import { failSpan } from '../../shared/tracing/span';
-import { createRateCounter, type RateCounter } from './rate-counter';
+import { sendError } from '../../shared/error-response';
+import type { GatewayPlugin } from '../pipeline';
+import { createRateCounter, type RateCounter } from '../rate-counter';
 
 export interface RateLimitSettings {
   /** Rate limiting at all. `RATE_LIMIT`, @default "off", or "on" when `NODE_ENV` is "production" */
@@ -22,7 +22,6 @@ export interface RateLimitOptions {
   cache: CacheSettings;
   /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. */
   authenticate(header: string | undefined): string | undefined;
-  graphqlRoute: string;
   /** Routes never counted (liveness probes). */
   exemptRoutes: readonly string[];
   log: FastifyBaseLogger;
@@ -36,18 +35,36 @@ export type UserRateCheck = (userId: string) => boolean | Promise<boolean>;
 
 const userKey = (userId: string) => `user:${userId}`;
 
+/** The rate-limit stage, with its counter's check for the fast path. */
+export interface RateLimit extends GatewayPlugin {
+  checkUser: UserRateCheck;
+}
+
 /**
  * Per-user and per-IP rate limits, checked before the token is (so floods of bad tokens count
  * against their IP too). Over the limit, a request is answered 429 `RATE_LIMITED` with
- * `Retry-After`, in the REST or the GraphQL error shape. Returns the check for the fast path,
- * or undefined when rate limiting is off.
+ * `Retry-After`, in the REST or the GraphQL error shape. Undefined when rate limiting is off.
  */
-export async function useRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<UserRateCheck | undefined> {
-  const { settings, graphqlRoute } = options;
+export function useRateLimit(options: RateLimitOptions): RateLimit | undefined {
+  const { settings } = options;
   if (!settings.enabled) return undefined;
-  const counter = createRateCounter(options.cache, options.log);
-  app.addHook('onClose', () => counter.close());
+  // Made with the Fastify side, which closes it with the app; no request is counted before.
+  let counter: RateCounter | undefined;
+  // A failed store fails open, as Fastify's path does (skipOnError).
+  const checkUser: UserRateCheck = (userId) => {
+    const count = counter!.increment(userKey(userId), settings.windowMs);
+    return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
+  };
+  return {
+    name: 'rate limit',
+    checkUser,
+    fastify: ({ app }) => limitRequests(app, (counter = createRateCounter(options.cache, options.log)), options),
+  };
+}
 
+async function limitRequests(app: FastifyInstance, counter: RateCounter, options: RateLimitOptions): Promise<void> {
+  const { settings } = options;
+  app.addHook('onClose', () => counter.close());
   // @fastify/rate-limit builds its store with `new`; this hands it the counter the fast path shares.
   const SharedStore = function SharedStore(this: unknown) {
     return storeOf(counter);
@@ -66,14 +83,8 @@ export async function useRateLimit(app: FastifyInstance, options: RateLimitOptio
 
   app.addHook('onRequest', async (request, reply) => {
     const result = await limit(request);
-    if (!result.isAllowed && result.isExceeded) return refuse(request, reply, result.ttlInSeconds, graphqlRoute);
+    if (!result.isAllowed && result.isExceeded) return refuse(reply, result.ttlInSeconds);
   });
-
-  return (userId) => {
-    const count = counter.increment(userKey(userId), settings.windowMs);
-    // A failed store fails open, as Fastify's path does (skipOnError).
-    return count instanceof Promise ? count.then((found) => !found || found.current <= settings.perUser) : !count || count.current <= settings.perUser;
-  };
 }
 
 function storeOf(counter: RateCounter): FastifyRateLimitStore {
@@ -88,11 +99,7 @@ function storeOf(counter: RateCounter): FastifyRateLimitStore {
   return store;
 }
 
-function refuse(request: FastifyRequest, reply: FastifyReply, retryAfterSeconds: number, graphqlRoute: string) {
-  failSpan('RATE_LIMITED');
+function refuse(reply: FastifyReply, retryAfterSeconds: number) {
   const seconds = Math.max(1, retryAfterSeconds);
-  const message = `Too many requests: retry in ${seconds} s`;
-  reply.code(429).header('retry-after', String(seconds));
-  if (request.routeOptions.url === graphqlRoute) return reply.send({ errors: [{ message, extensions: { code: 'RATE_LIMITED' } }] });
-  return reply.send(restErrorBody('RATE_LIMITED', message));
+  return sendError(reply.header('retry-after', String(seconds)), 'RATE_LIMITED', `Too many requests: retry in ${seconds} s`);
 }

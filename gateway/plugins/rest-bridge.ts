@@ -4,20 +4,24 @@ import { join } from 'node:path';
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
-import { AppError, errorCatalogue, isErrorCode, restErrorBody, statusOf } from '../../shared/errors';
-import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
+import { sendError } from '../../shared/error-response';
+import { AppError, isErrorCode } from '../../shared/errors';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { createContext, type GatewayContext } from '../context';
+import type { GatewayPlugin } from '../pipeline';
 import type { RestInput, RestRoute } from '../rest/routes';
 import { userOf } from './jwt-auth';
-import type { RequestDeduplication, RestExecution } from './request-deduplication';
-import { ageOf, type Lookup, type QueryIdentity, type ResponseCache } from './response-cache';
+import type { ClientDeduplication, RestExecution } from './client-deduplication';
+import { ageOf, type ResponseCache } from './response-cache/cache';
+import { isCachedRead, lookUp } from './response-cache/rest-reads';
 
 export interface RestBridgeOptions {
+  /** The routes and their operations; those open without a token (sign-in) are this stage's public routes. */
   routes: readonly BridgedRoute[];
   /** When set, cached query responses are answered before any GraphQL runs. */
   cache?: ResponseCache;
   /** When set, identical reads in flight share one execution (`CLIENT_DEDUPLICATION`). */
-  deduplication?: RequestDeduplication;
+  deduplication?: ClientDeduplication;
 }
 
 /** A stored operation, prepared once. */
@@ -60,39 +64,20 @@ export function bridgeRoutes(routes: readonly RestRoute[], operationsDir: string
   });
 }
 
-/** True for routes whose reads the response cache may answer. */
-export function isCachedRead({ operation }: BridgedRoute): boolean {
-  return operation.definition.operation === 'query';
-}
-
-/**
- * The cache key of a read and the entry stored under it: at once from the in-memory store (no
- * promise on the hot path), or as a promise from Redis. `variables` may be computed lazily, and
- * `fingerprint` is a string that determines them (see ResponseCache.peek).
- */
-export function lookUp(
-  cache: ResponseCache,
-  { route, operation }: BridgedRoute,
-  variables: Record<string, unknown> | (() => Record<string, unknown>),
-  userId: string,
-  fingerprint?: string,
-): Lookup | Promise<Lookup> {
-  const identity = (): QueryIdentity => ({
-    queryHash: operation.queryHash,
-    operationName: route.operation,
-    variables: typeof variables === 'function' ? variables() : variables,
-    userId,
-    operation: operation.definition,
-  });
-  return cache.lookUp(identity, fingerprint);
-}
-
 /**
  * Serves each legacy REST route by running its stored GraphQL operation through the same Apollo
  * pipeline as `/graphql` (same auth, load balancing, error masking), then reshaping the result
  * into the legacy JSON. Errors are answered once, from the catalogue: code → status.
  */
-export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache, deduplication }: RestBridgeOptions): void {
+export function useRestBridge(options: RestBridgeOptions): GatewayPlugin {
+  return {
+    name: 'REST bridge',
+    publicRoutes: options.routes.filter(({ route }) => route.public).map(({ route }) => route.url),
+    fastify: ({ app, apollo }) => bridge(app, apollo, options),
+  };
+}
+
+function bridge(app: FastifyInstance, apollo: ApolloServer<GatewayContext>, { routes, cache, deduplication }: RestBridgeOptions): void {
   for (const bridged of routes) {
     const { route, operation: prepared } = bridged;
     // Only reads: a mutation route's every request must run (and sign-in, a GET, is a mutation).
@@ -137,10 +122,7 @@ export function useRestBridge(app: FastifyInstance, apollo: ApolloServer<Gateway
 /** The first GraphQL error as a REST error: its code picks the status; its details become snake_case fields. */
 function sendGraphQLError(reply: FastifyReply, error: GraphQLFormattedError) {
   const { code, serviceName: _service, ...details } = error.extensions ?? {};
-  failSpan(isErrorCode(code) ? code : 'INTERNAL_SERVER_ERROR');
-  if (!isErrorCode(code)) {
-    return reply.code(500).send(restErrorBody('INTERNAL_SERVER_ERROR', errorCatalogue.INTERNAL_SERVER_ERROR.message));
-  }
+  if (!isErrorCode(code)) return sendError(reply, 'INTERNAL_SERVER_ERROR');
   const snake = Object.fromEntries(Object.entries(details).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]));
-  return reply.code(statusOf(code)).send(restErrorBody(code, error.message, snake));
+  return sendError(reply, code, error.message, snake);
 }

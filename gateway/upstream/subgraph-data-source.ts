@@ -1,19 +1,47 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
 import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader';
-import type { FetchLike } from '../shared/balanced-fetch';
-import type { AnswerResponse } from '../shared/http-client';
-import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../shared/subgraph-proof';
-import { SpanAttribute, annotateSpan } from '../shared/tracing/span';
-import type { GatewayContext } from './context';
+import type { FetchLike } from '../../shared/balanced-fetch';
+import { AppError } from '../../shared/errors';
+import type { AnswerResponse } from '../../shared/http-client';
+import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../../shared/subgraph-proof';
+import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
+import type { GatewayContext } from '../context';
+import type { BalancedSubgraph } from './load-balancing';
+import { withSubgraphDeduplication, type SubgraphQueriesInFlight } from './subgraph-deduplication';
 
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 type CacheHint = { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' };
 
+export interface SubgraphServicesOptions {
+  /** The balanced fetch of a subgraph (gateway/upstream/load-balancing.ts). */
+  fetchOf(endpoint: ServiceEndpointDefinition): BalancedSubgraph;
+  /** Merge identical in-flight subgraph queries (gateway/upstream/subgraph-deduplication.ts). */
+  deduplicate: boolean;
+  /** Signs the proof every subgraph requires. */
+  proof: SubgraphProofSettings;
+  /** The subgraph queries in flight, one table for every subgraph (a mutation to any of them ends merging). */
+  inFlight: SubgraphQueriesInFlight;
+  /** Told when a subgraph answered a mutation call (gateway/plugins/response-cache/after-write.ts). */
+  writeAnswered(): void;
+}
+
 /**
- * Calls one subgraph through `fetch` (load balancing, deduplication: gateway/plugins), with the
- * verified user passed on inside the gateway's signed proof, and reports the answering instance's
- * `Server-Port`.
+ * Apollo Gateway's `buildService`: every subgraph call of the gateway goes through the same three
+ * layers, outermost first: this data source (proof, `Server-Port`, errors), the subgraph
+ * deduplication (one merge table for every subgraph, since a mutation to any of them ends
+ * merging), and the subgraph's balanced fetch.
+ */
+export function subgraphServices({ fetchOf, deduplicate, proof, inFlight, writeAnswered }: SubgraphServicesOptions) {
+  return (endpoint: ServiceEndpointDefinition) => {
+    const { url, fetch } = fetchOf(endpoint);
+    return new SubgraphDataSource(url, withSubgraphDeduplication(endpoint.name, fetch, { enabled: deduplicate, inFlight, writeAnswered }), proof);
+  };
+}
+
+/**
+ * Calls one subgraph through `send` (deduplication, load balancing), with the verified user passed
+ * on inside the gateway's signed proof, and reports the answering instance's `Server-Port`.
  *
  * It does what RemoteGraphQLDataSource's `process` does (the same request body and headers, the
  * same errors for a non-2xx or non-JSON answer, the subgraph's Cache-Control as a cache hint),
@@ -41,7 +69,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     // Signed even without a user: the anonymous sign-in must still prove it came through the gateway.
     headers[PROOF_HEADER] = this.proof.sign((context as Partial<GatewayContext>).userId, request.query);
     const { http: _http, query, ...rest } = request;
-    const answer = await this.send(this.url!, { method: 'POST', headers, body: JSON.stringify({ query, ...rest }) });
+    let answer: AnswerResponse;
+    try {
+      answer = await this.send(this.url!, { method: 'POST', headers, body: JSON.stringify({ query, ...rest }) });
+    } catch (error) {
+      // A catalogue error of the fetch (UPSTREAM_UNAVAILABLE) reaches the client as it is, code included.
+      throw error instanceof AppError ? error.toGraphQLError() : error;
+    }
     if (!answer.ok) throw await this.errorFromResponse(answer as never);
     const body = await parsed(answer);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${body}`);

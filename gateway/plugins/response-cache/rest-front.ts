@@ -1,21 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { setFastPath } from '../../shared/http-app';
-import { tracingEnabled } from '../../shared/tracing';
-import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
-import type { UserRateCheck } from './rate-limit';
-import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
-import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
+import type { GatewayPlugin } from '../../pipeline';
+import type { UserRateCheck } from '../rate-limit';
+import type { RequestLog } from '../request-log';
+import type { BridgedRoute } from '../rest-bridge';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
+import { isCachedRead, lookUp } from './rest-reads';
 
-export interface RestCacheFrontOptions {
+export interface CachedReadFastPathOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */
   routes: readonly BridgedRoute[];
   cache: ResponseCache;
-  /** The verified user of an `Authorization` header, or undefined (then Fastify answers the 401). */
+  /** The authentication stage's check: the verified user of an `Authorization` header, or undefined (then that stage answers the 401). */
   authenticate(header: string | undefined): string | undefined;
-  /** Counts the request against the user's rate limit; over it, Fastify answers (the 429). */
+  /** The rate-limit stage's counter for a user; over the limit, that stage answers (the 429). */
   rateCheck?: UserRateCheck;
-  log: FastifyBaseLogger;
+  /** The request-log stage: span naming and the "request completed" line. */
+  requestLog: RequestLog;
 }
 
 /**
@@ -52,32 +52,27 @@ function compile(bridged: BridgedRoute): FrontRoute {
 }
 
 /**
- * Answers cached REST reads (`GET /order/{id}`, `GET /products/{id}`) before Fastify sees them:
- * a hit needs only the token check, the cache lookup and one write, and Fastify's per-request
- * work cost more than all of these together. It answers only hits: a bad or missing token, a
- * query string, an encoded path, a miss or any failure goes to the REST bridge unchanged, which
- * then gives the usual answer (401, 400, a fresh read). Same keys, body and headers as the
- * bridge's own cached answers.
+ * The cached-read fast path: answers cached REST reads (`GET /order/{id}`, `GET /products/{id}`)
+ * before Fastify sees them: a hit needs only the token check, the rate-limit count, the cache
+ * lookup and one write, and Fastify's per-request work cost more than all of these together. It
+ * uses the other stages' code for each (authentication, rate limit, request log) and answers only
+ * hits: a bad or missing token, a query string, an encoded path, a miss or any failure goes on to
+ * the stages behind it unchanged, which then give the usual answer (401, 400, a fresh read). Same
+ * keys, body and headers as the REST bridge's own cached answers.
  */
-export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, rateCheck, log }: RestCacheFrontOptions): void {
+export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, requestLog }: CachedReadFastPathOptions): GatewayPlugin {
   const front = routes.filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged)).map(compile);
 
   /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */
   const rendered = new WeakMap<CachedEntry, Buffer>();
-  // Hits are the hottest path there is: what is off costs nothing on it.
-  const traced = tracingEnabled();
-  const logsRequests = () => log.level === 'info' || log.level === 'debug' || log.level === 'trace';
   const answer = (response: ServerResponse, { bridged }: FrontRoute, { hit }: Lookup, userId: string): boolean => {
     if (!hit) return false;
     let body = rendered.get(hit);
     if (!body) rendered.set(hit, (body = Buffer.from(JSON.stringify(bridged.route.respond(hit.data)))));
     response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'x-cache': 'HIT', age: ageOf(hit) });
     response.end(body);
-    if (traced) {
-      nameSpanAfterRoute('GET', bridged.route.url);
-      annotateSpan({ [SpanAttribute.userId]: userId, [SpanAttribute.cache]: 'HIT' });
-    }
-    if (logsRequests()) log.info({ method: 'GET', url: response.req.url, statusCode: 200, userId, cache: 'HIT' }, 'request completed');
+    requestLog.nameSpan('GET', bridged.route.url, userId, 'HIT');
+    requestLog.completed('GET', response.req.url, 200, userId, 'HIT');
     return true;
   };
 
@@ -103,17 +98,19 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
     return found instanceof Promise ? found.then((lookup) => answerWithin(response, route, lookup, userId)) : answerWithin(response, route, found, userId);
   };
 
-  setFastPath(app, (request: IncomingMessage, response: ServerResponse) => {
-    // While the app closes, the fast-path slot hands every request to Fastify, which answers 503.
-    if (request.method !== 'GET') return false;
-    const url = request.url ?? '';
-    for (const route of front) {
-      const match = route.pattern.exec(url);
-      if (!match) continue;
-      const userId = authenticate(authorizationOf(request));
-      if (userId === undefined) return false;
-      return serve(request, response, route, match, userId);
-    }
-    return false;
-  });
+  return {
+    name: 'cached-read fast path',
+    fastPath(request: IncomingMessage, response: ServerResponse) {
+      if (request.method !== 'GET') return false;
+      const url = request.url ?? '';
+      for (const route of front) {
+        const match = route.pattern.exec(url);
+        if (!match) continue;
+        const userId = authenticate(authorizationOf(request));
+        if (userId === undefined) return false;
+        return serve(request, response, route, match, userId);
+      }
+      return false;
+    },
+  };
 }

@@ -1,10 +1,10 @@
-import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
 import type { FastifyRequest } from 'fastify';
 import type { GraphQLExecution } from '../../shared/graphql-http';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
-import { operationOf, type ClientDocument } from '../graphql-documents';
-import { plainBody } from './graphql-cache-front';
+import { operationOf, plainBody, type ClientDocument } from '../graphql-documents';
+import type { GatewayPlugin } from '../pipeline';
 import { userOf } from './jwt-auth';
 
 /**
@@ -108,9 +108,9 @@ function restKey(route: string, userId: string | undefined, variables: Record<st
   return `${JSON.stringify([route, userId ?? null])}\n${canonicalJson(variables)}`;
 }
 
-export interface RequestDeduplication {
-  /** Apollo plugin that closes the executions in flight to newcomers once a mutation is answered. */
-  plugin: ApolloServerPlugin<GatewayContext>;
+export interface ClientDeduplication extends GatewayPlugin {
+  /** Nobody follows the executions in flight now any more (a mutation was answered: response-cache/after-write.ts). */
+  forgetAll(): void;
   /** For `mountGraphQL`'s `execution`: shares one execution among identical `POST /graphql` queries in flight. */
   graphql(request: FastifyRequest, execute: () => Promise<GraphQLExecution<GatewayContext>>): Promise<GraphQLExecution<GatewayContext>>;
   /**
@@ -135,23 +135,18 @@ export interface RestExecution {
  * execution on their own (token, rate limit, operation limits, the cache front), and keep their
  * own rate-limit headers.
  */
-export function useRequestDeduplication(readDocument: (query: string) => ClientDocument): RequestDeduplication {
+export function useClientDeduplication(readDocument: (query: string) => ClientDocument): ClientDeduplication {
   // Only followers ask: a text is read here only when two identical requests met, and then from the reader's cache.
   const typeOf = (query: string, operationName: string | null | undefined) => operationOf(readDocument(query), operationName)?.operation;
   const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
   const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
-  // A request that arrives after a mutation was answered must see its effect (read your writes),
-  // so it must not follow a read that started before: every mutation, of any user (products are
-  // everyone's), ends following for what is in flight. The hooks object is one for all requests.
-  const afterMutation: GraphQLRequestListener<GatewayContext> = {
-    async willSendResponse({ operation }) {
-      if (operation?.operation !== 'mutation') return;
+  return {
+    // No hooks of its own: it wraps the executions of the REST bridge and the GraphQL endpoint, which are given it.
+    name: 'client deduplication',
+    forgetAll() {
       graphql.forgetAll();
       rest.forgetAll();
     },
-  };
-  return {
-    plugin: { requestDidStart: async () => afterMutation },
     graphql(request, execute) {
       const identity = graphqlKey(request);
       if (identity === undefined) return execute();

@@ -1,26 +1,19 @@
 import type { AnswerResponse } from '../../shared/http-client';
 import type { FetchLike } from '../../shared/balanced-fetch';
+import { isQueryBody } from './subgraph-query';
 
-export interface DeduplicationOptions {
+export interface SubgraphDeduplicationOptions {
   /** Merge identical in-flight subgraph queries. `SUBGRAPH_DEDUPLICATION`, @default "on" */
   enabled: boolean;
   /** The queries in flight to every subgraph of the gateway (one `SubgraphQueriesInFlight` for all). */
   inFlight: SubgraphQueriesInFlight;
+  /** Told when a mutation call was answered (gateway/plugins/response-cache/after-write.ts). */
+  writeAnswered(): void;
 }
 
 /**
- * Apollo's subgraph requests are `{"query":"<operation>", …}`; only those whose operation is a
- * query (`query …` or the `{ … }` shorthand) may be merged. Mutations, and any body of another
- * shape, are always sent as they are.
- */
-const QUERY_BODY = /^\{"query":"(?:query\b|\{)/;
-
-/**
  * The subgraph queries in flight, of every subgraph of one gateway, by subgraph, headers and body.
- * A query that starts after a write was answered must see it (read your writes), so it must not
- * join a call that may have read the data before: every mutation's answer, from any subgraph (an
- * order's products live in another), closes the calls in flight to newcomers. They still finish
- * for the requests that made them.
+ * After a write is answered they take no newcomers (gateway/plugins/response-cache/after-write.ts).
  */
 export class SubgraphQueriesInFlight {
   private readonly calls = new Map<string, Promise<AnswerResponse>>();
@@ -51,18 +44,19 @@ export class SubgraphQueriesInFlight {
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function useDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: DeduplicationOptions): FetchLike {
+export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, writeAnswered }: SubgraphDeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
   return (url, init = {}) => {
     const body = init.body;
-    if (typeof body !== 'string' || !QUERY_BODY.test(body)) {
+    // Only queries are merged; mutations, and any body of another shape, are always sent as they are.
+    if (!isQueryBody(body)) {
       // Closed once answered, success or not: a failed answer may still have written.
-      const written = () => inFlight.writeAnswered();
+      const written = () => writeAnswered();
       const sent = fetcher(url, init);
       sent.then(written, written);
       return sent;
     }
-    const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body}`;
+    const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body as string}`;
     const pending = inFlight.join(key);
     if (pending) return pending.then((response) => response.clone());
     const sent = fetcher(url, init);

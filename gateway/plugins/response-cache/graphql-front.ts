@@ -1,30 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { annotateSpan, SpanAttribute } from '../../shared/tracing/span';
-import { operationOf, type ClientDocument } from '../graphql-documents';
-import { userOf } from './jwt-auth';
-import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
+import { annotateSpan, SpanAttribute } from '../../../shared/tracing/span';
+import { operationOf, plainBody, type ClientDocument } from '../../graphql-documents';
+import { userOf } from '../jwt-auth';
+import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
 
 export interface GraphQLCacheFrontOptions {
   graphqlRoute: string;
   cache: ResponseCache;
   /** The gateway's document reader: a text it has read is not parsed again. */
   readDocument: (query: string) => ClientDocument;
-}
-
-interface GraphQLBody {
-  query: string;
-  operationName?: string | null;
-  variables?: Record<string, unknown> | null;
-}
-
-/** Only plain single requests: no batches, no persisted-query or other extensions. */
-export function plainBody(body: unknown): GraphQLBody | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const { query, operationName, variables, extensions } = body as Record<string, unknown>;
-  if (typeof query !== 'string' || extensions !== undefined) return undefined;
-  if (operationName != null && typeof operationName !== 'string') return undefined;
-  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
-  return body as GraphQLBody;
 }
 
 /**
@@ -36,7 +20,7 @@ export function plainBody(body: unknown): GraphQLBody | undefined {
  * and `Cache-Control: no-store`, as Apollo marks a response it did not execute). Anything else —
  * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
  */
-export function useGraphQLCacheFront(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
+export function answerCachedQueries(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
   // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
   // and again at a cost a Buffer does not have (bench/README.md#node-20-writes).
   const rendered = new WeakMap<CachedEntry, Buffer>();

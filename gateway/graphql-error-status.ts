@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { GraphQLError } from 'graphql';
-import { errorCatalogue, isErrorCode } from '../../shared/errors';
+import { failGraphQLResponse, graphqlRequestError } from '../shared/error-response';
+import { isErrorCode } from '../shared/errors';
 
 /**
  * HTTP statuses for GraphQL client errors. A request that produced no data at all (null, or null in
@@ -16,17 +16,14 @@ export function useErrorStatus<TContext extends BaseContext>(): ApolloServerPlug
       return {
         async didResolveOperation({ operation, request }) {
           if (operation) return;
-          throw new GraphQLError(`Unknown operation named "${request.operationName ?? ''}"`, {
-            extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } },
-          });
+          throw graphqlRequestError('OPERATION_RESOLUTION_FAILURE', `Unknown operation named "${request.operationName ?? ''}"`);
         },
         async willSendResponse({ response }) {
           if (response.body.kind !== 'single' || (response.http.status ?? 200) !== 200) return;
           const { data, errors } = response.body.singleResult;
           const code = errors?.[0]?.extensions?.code;
           if (!isErrorCode(code) || (data != null && Object.values(data).some((value) => value !== null))) return;
-          const { status } = errorCatalogue[code];
-          if (status >= 400 && status < 500) response.http.status = status;
+          failGraphQLResponse(response.http, code);
         },
       };
     },

@@ -1,11 +1,8 @@
 import type { ServiceEndpointDefinition } from '@apollo/gateway';
 import type { FastifyBaseLogger } from 'fastify';
-import { createBalancedFetch, type BalancedFetch, type HealthCheckOptions } from '../../shared/balanced-fetch';
-import { AppError } from '../../shared/errors';
-import type { SubgraphProofSettings } from '../../shared/subgraph-proof';
+import { createBalancedFetch, type BalancedFetch, type FetchLike, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { subgraphKey } from '../config';
-import { SubgraphQueriesInFlight, useDeduplication } from './deduplication';
-import { SubgraphDataSource } from '../subgraph-data-source';
+import { isQueryRequest } from './subgraph-query';
 
 export interface LoadBalancingOptions {
   /** Instance URLs per subgraph key; subgraphs not listed use their supergraph routing URL. */
@@ -14,34 +11,24 @@ export interface LoadBalancingOptions {
   /** Extra attempts for queries (never mutations) that failed on an instance. */
   readRetries: number;
   healthChecks: HealthCheckOptions;
-  /** Merge identical in-flight subgraph queries (gateway/plugins/deduplication.ts). */
-  deduplicate: boolean;
-  /** Signs the proof every subgraph requires. */
-  proof: SubgraphProofSettings;
   log: FastifyBaseLogger;
 }
 
-/**
- * Only queries are sent twice: a mutation that timed out may have been applied. The gateway's
- * subgraph fetches carry one operation each, printed by the query planner with its keyword (or as
- * the `{ … }` shorthand for a query), so the first token tells.
- */
-export function isQueryRequest(init: RequestInit): boolean {
-  if (typeof init.body !== 'string') return false;
-  try {
-    const query = (JSON.parse(init.body) as { query?: unknown }).query;
-    return typeof query === 'string' && /^\s*(query\b|\{)/.test(query);
-  } catch {
-    return false;
-  }
+/** One subgraph's balanced fetch, and the first of its instance URLs. */
+export interface BalancedSubgraph {
+  url: string | undefined;
+  fetch: FetchLike;
 }
 
-/** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, deduplicate, proof, log }: LoadBalancingOptions) {
+/**
+ * Round-robin over each subgraph's healthy instances, with health checks, timeouts and retries of
+ * queries (only queries are sent twice: a mutation that timed out may have been applied).
+ */
+export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
-  const inFlight = new SubgraphQueriesInFlight();
-  const buildService = ({ name, url }: ServiceEndpointDefinition) => {
+  /** The balanced fetch of a subgraph of the supergraph; one loaded again replaces its earlier one. */
+  const fetchOf = ({ name, url }: ServiceEndpointDefinition): BalancedSubgraph => {
     known.add(subgraphKey(name));
     const urls = subgraphUrls[subgraphKey(name)] ?? (url ? [url] : []);
     fetches.get(name)?.close();
@@ -57,19 +44,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
     });
     fetches.set(name, balanced);
     log.info({ subgraph: name, urls }, 'subgraph instances');
-    const fetcher = useDeduplication(
-      name,
-      async (target: string, init?: RequestInit) => {
-        try {
-          return await balanced(target, init);
-        } catch (error) {
-          // The gateway reports a GraphQLError from a fetch as it is, code included.
-          throw error instanceof AppError ? error.toGraphQLError() : error;
-        }
-      },
-      { enabled: deduplicate, inFlight },
-    );
-    return new SubgraphDataSource(urls[0], fetcher, proof);
+    return { url: urls[0], fetch: balanced };
   };
   /** Warns about `SUBGRAPH_<NAME>_URLS` settings that name no subgraph of the supergraph. */
   const reportUnused = () => {
@@ -85,5 +60,5 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
   const close = () => {
     for (const balanced of fetches.values()) balanced.close();
   };
-  return { buildService, reportUnused, subgraphsAvailable, healthyInstances, close };
+  return { fetchOf, reportUnused, subgraphsAvailable, healthyInstances, close };
 }

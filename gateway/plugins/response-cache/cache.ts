@@ -1,12 +1,9 @@
 import { hash, randomBytes } from 'node:crypto';
-import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
-import type { CacheStore } from '../../shared/cache-store';
-import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
-import type { GatewayContext } from '../context';
-import { readTags, writeTags } from './cache-tags';
+import type { CacheStore } from '../../../shared/cache-store';
+import { readTags, writeTags } from './tags';
 
 export interface ResponseCacheOptions {
   store: CacheStore;
@@ -173,58 +170,4 @@ function parseEntry(stored: string | undefined): CachedEntry | undefined {
 /** Seconds since an entry was stored, for the `Age` header. */
 export function ageOf(entry: CachedEntry): string {
   return String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)));
-}
-
-/** The Apollo side of the cache: look up before execution, store or invalidate after it. */
-export function useResponseCache(cache: ResponseCache): ApolloServerPlugin<GatewayContext> {
-  return {
-    async serverWillStart() {
-      return {
-        schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
-          // Always set for a gateway; only a server with a local schema has none.
-          cache.useSchema(apiSchema, coreSupergraphSdl ?? '');
-        },
-      };
-    },
-
-    async requestDidStart() {
-      let entryKey: string | undefined;
-      let hit: CachedEntry | undefined;
-      return {
-        async responseForOperation({ operation, contextValue, request, queryHash }) {
-          if (operation.operation !== 'query' || contextValue.userId === undefined || queryHash === undefined) return null;
-          // The REST bridge already looked this exact request up and missed: only storing is left.
-          if (contextValue.cacheKey !== undefined) {
-            entryKey = contextValue.cacheKey;
-            return null;
-          }
-          const identity = { queryHash, operationName: request.operationName ?? null, variables: request.variables ?? {}, userId: contextValue.userId, operation };
-          entryKey = await cache.keyOf(identity);
-          hit = entryKey === undefined ? undefined : await cache.get(entryKey);
-          if (!hit) return null;
-          return { body: { kind: 'single', singleResult: { data: hit.data } }, http: { status: undefined, headers: new HeaderMap() } };
-        },
-
-        async willSendResponse({ response, operation, overallCachePolicy }) {
-          if (!operation || response.body.kind !== 'single') return;
-          const { data, errors } = response.body.singleResult;
-          if (operation.operation === 'mutation') {
-            if (data) await cache.invalidate(operation, data);
-            return;
-          }
-          if (entryKey === undefined) return;
-          annotateSpan({ [SpanAttribute.cache]: hit ? 'HIT' : 'MISS' });
-          if (hit) {
-            response.http.headers.set('x-cache', 'HIT');
-            response.http.headers.set('age', ageOf(hit));
-            return;
-          }
-          response.http.headers.set('x-cache', 'MISS');
-          const policy = overallCachePolicy.policyIfCacheable();
-          // A null root field is a "not found" (a 404 on REST): like errors, never cached.
-          if (data && !errors?.length && policy && !Object.values(data).includes(null)) await cache.save(entryKey, data, policy.maxAge);
-        },
-      };
-    },
-  };
 }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { redisClientOptions, type CacheSettings } from '../../shared/cache-store';
-import { outageGuard } from '../../shared/outage-guard';
+import { redisClientOptions, type CacheSettings } from '../shared/cache-store';
+import { outageGuard } from '../shared/outage-guard';
 
 /** Requests counted in the current window, and the ms until it ends. */
 export interface Count {
