@@ -63,7 +63,12 @@ export function runHeader(): string {
   return `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, Node ${process.version}, ${cpus().length} cores, load average ${load}`;
 }
 
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value; with an even count, the mean of the two middle ones. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 export function summarize(runs: Sample[]): Summary {
   return {
