@@ -8,18 +8,20 @@ import { issueAccessToken } from '../shared/jwt';
 import { compileBuild } from '../tests/fixtures/build';
 import { spawnProcess, type RunningProcess } from '../tests/fixtures/processes';
 import { ensureHiveGateway, stop, type HiveConfig } from './foreign/processes';
-import { BENCHMARK_BODY } from './foreign/query';
+import { BENCHMARK_BODY } from '../tests/fixtures/foreign/query';
+import { OUR_GATEWAY_SETTINGS } from '../tests/fixtures/foreign/settings';
+import { FOREIGN_SUBGRAPHS } from '../tests/fixtures/foreign/subgraphs';
+import { writeForeignSupergraph } from '../tests/fixtures/foreign/supergraph';
 import { startHive, startSubgraphs } from './foreign/run';
-import { OUR_GATEWAY_SETTINGS } from './foreign/settings';
-import { FOREIGN_SUBGRAPHS } from './foreign/subgraphs';
-import { writeForeignSupergraph } from './foreign/supergraph';
-import { interleave, measure, summarize } from './measure';
+import { interleave, measure, progressLine, runHeader, summarize } from './measure';
+import { onBenchNode } from './node-runtime';
 
 /**
  * The execution comparison: The Guild's benchmark query through our gateway without client
  * deduplication on our executor and on Apollo's (`QUERY_PLAN_EXECUTOR`), beside stock Apollo Gateway
  * and Hive Gateway (stock, and on Hive Router's runtime), side by side in one run, interleaved.
- * `npx tsx bench/execution.ts`; the Node that runs it runs every gateway. Settings:
+ * `npx tsx bench/execution.ts [--node=20]`; the Node it runs on (bench/node-runtime.ts: Node 24 by
+ * default) runs every gateway. Settings:
  * `EXECUTION_TARGETS` (comma-separated keys of TARGETS, @default all), `BENCH_SECONDS` (8),
  * `BENCH_ROUNDS` (3), `BENCH_CONNECTIONS` (50), `PROFILE` (a target key: that gateway writes a
  * `--cpu-prof` profile into `PROFILE_DIR`, @default the OS temp dir, when it stops; Node ≥ 22, as
@@ -127,12 +129,12 @@ async function main(): Promise<void> {
     const run = (target: Target, seconds: number) =>
       measure(target.process.pid, { url: target.url, method: 'POST', headers: target.headers, body: BENCHMARK_BODY, connections: CONNECTIONS, duration: seconds, expectBody: target.expectedBody });
     for (const target of targets) await run(target, 3);
-    const samples = await interleave(targets, ROUNDS, async (target) => {
+    const samples = await interleave(targets, ROUNDS, async (target, round) => {
       const sample = await run(target, SECONDS);
-      console.log(`  ${target.spec.name}: ${Math.round(sample.requestsPerSecond)} req/s, p99 ${sample.p99} ms, ${sample.cpuMsPerRequest.toFixed(3)} CPU ms/req`);
+      console.log(progressLine(target.spec.name, round, ROUNDS, sample));
       return sample;
     });
-    console.log(`\n${new Date().toISOString()}, ${process.version}, ${ROUNDS} interleaved rounds of ${SECONDS} s, ${CONNECTIONS} connections\n`);
+    console.log(`\n${ROUNDS} interleaved rounds of ${SECONDS} s, ${CONNECTIONS} connections; ${runHeader()}\n`);
     console.log('| target | req/s (median) | p50 ms | p99 ms | errors | RSS MB | CPU ms / request |\n|---|---|---|---|---|---|---|');
     for (const target of targets) {
       const row = summarize(samples.get(target)!);
@@ -147,7 +149,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (onBenchNode()) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { cpuMs, rssMb } from './proc-stats';
 
@@ -42,15 +43,32 @@ export async function measure(pid: number, options: autocannon.Options): Promise
  * Every target once a round, `rounds` times over (A B C … A B C …), so that drift on a shared
  * machine hits all of them alike.
  */
-export async function interleave<T>(targets: readonly T[], rounds: number, run: (target: T) => Promise<Sample>): Promise<Map<T, Sample[]>> {
+export async function interleave<T>(targets: readonly T[], rounds: number, run: (target: T, round: number) => Promise<Sample>): Promise<Map<T, Sample[]>> {
   const samples = new Map<T, Sample[]>(targets.map((target) => [target, []]));
   for (let round = 0; round < rounds; round += 1) {
-    for (const target of targets) samples.get(target)!.push(await run(target));
+    for (const target of targets) samples.get(target)!.push(await run(target, round));
   }
   return samples;
 }
 
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The line printed as each measured round ends, so that a long run shows where it is. */
+export function progressLine(label: string, round: number, rounds: number, sample: Sample): string {
+  const errors = sample.errors > 0 ? `, ${sample.errors} errors` : '';
+  return `  round ${round + 1}/${rounds}  ${label}: ${Math.round(sample.requestsPerSecond)} req/s, p99 ${sample.p99} ms, ${sample.cpuMsPerRequest.toFixed(3)} CPU ms/req${errors}`;
+}
+
+/** When and where a table was measured: date, Node, load average (2 shared cores: the load says how quiet it was). */
+export function runHeader(): string {
+  const load = loadavg().map((value) => value.toFixed(2)).join(', ');
+  return `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, Node ${process.version}, ${cpus().length} cores, load average ${load}`;
+}
+
+/** The middle value; with an even count, the mean of the two middle ones. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 export function summarize(runs: Sample[]): Summary {
   return {

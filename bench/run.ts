@@ -1,17 +1,26 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { PROOF_HEADER, signProof } from '../shared/subgraph-proof';
 import { compileBuild } from '../tests/fixtures/build';
 import { startProcessStack, type ProcessStack, type RunningProcess, type StackOptions } from '../tests/fixtures/processes';
-import { interleave, measure, summarize, type Sample } from './measure';
-import { foreignOptionsFromEnv, printForeign, recordForeign, runForeignBenchmark } from './foreign/run';
+import { interleave, measure, progressLine, runHeader, summarize, type Sample } from './measure';
+import { describeForeignPlan, foreignEstimateSeconds, runForeignBenchmark } from './foreign/run';
+import { printForeign, recordForeign, writeChart } from './foreign/report';
 import { runGrowth, type GrowthRow } from './growth';
+import { onBenchNode } from './node-runtime';
+import { aboutMinutes, benchOptions, type BenchOptions } from './options';
 
-/** Seconds each measured run lasts; each target runs ROUNDS times, interleaved (A B C … A B C …). */
-const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/**
+ * `npm run bench [-- --node=20 --seconds=2 --rounds=1 …]` (bench/options.ts, bench/node-runtime.ts):
+ * our scenarios, each target measured `rounds` times, interleaved (A B C … A B C …), then the
+ * growth scenario, then the foreign supergraph (bench/foreign/run.ts).
+ */
+const OPTIONS: BenchOptions = benchOptions();
+const DURATION_SECONDS = OPTIONS.seconds;
+const ROUNDS = OPTIONS.rounds;
+const CONNECTIONS = OPTIONS.connections;
 /** Sequential requests per case of the growth scenario. */
 const GROWTH_REQUESTS = Number(process.env.BENCH_GROWTH_REQUESTS ?? 100);
 /** With a MySQL `DATABASE_URL`, writes are measured on it too (a second stack, on a fresh database there). */
@@ -137,16 +146,24 @@ async function main(): Promise<void> {
       ...(mysqlStack ? [await writeTarget(mysqlStack, 'MySQL')] : []),
     ];
     for (const target of targets) await check(target);
-    for (const target of targets) await measureTarget(target, 2); // warm-up: JIT, caches, connections
-    const samples = await interleave(targets, ROUNDS, (target) => measureTarget(target, DURATION_SECONDS));
+    console.log(`our scenarios: ${targets.length} targets answer; warming up (${OPTIONS.warmupSeconds} s each)`);
+    for (const target of targets) await measureTarget(target, OPTIONS.warmupSeconds); // JIT, caches, connections
+    const samples = await interleave(targets, ROUNDS, async (target, round) => {
+      const sample = await measureTarget(target, DURATION_SECONDS);
+      console.log(progressLine(`${target.scenario} / ${target.name}`, round, ROUNDS, sample));
+      return sample;
+    });
+    console.log(`growth: ${GROWTH_REQUESTS} sequential requests a case`);
     const growth = await runGrowth(stack, token, GROWTH_REQUESTS);
     report(targets, samples, restBytes, growth);
     await stack.close();
     await mysqlStack?.close();
     // Last, on processes of its own once the stacks above are gone (alone: `npm run bench:foreign`).
-    const foreign = await runForeignBenchmark(foreignOptionsFromEnv(), build.dir);
+    console.log(`\n${describeForeignPlan(OPTIONS)}`);
+    const foreign = await runForeignBenchmark({ ...OPTIONS, warmupSeconds: Math.max(OPTIONS.warmupSeconds, 3) }, build.dir);
     printForeign(foreign);
     recordForeign(foreign);
+    writeChart(foreign);
   } finally {
     await stack?.close();
     await mysqlStack?.close();
@@ -166,40 +183,67 @@ function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: nu
   const cpu = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.cpuMsPerRequest;
   const rate = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.requestsPerSecond;
   const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
-  const ratios = {
-    'our gateway / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'direct product subgraph')),
-    'stock gateway / direct subgraph, product(id)': percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')),
-    'our gateway / stock gateway, product(id)': percent(rate('product(id)', 'our gateway (cache off)'), rate('product(id)', 'stock Apollo Gateway')),
-    'our gateway / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off)'), rate('order with 3 products', 'stock Apollo Gateway')),
-    'our gateway without client deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, client deduplication off)'), rate('product(id)', 'direct product subgraph')),
-    'our gateway without deduplication / direct subgraph, product(id)': percent(rate('product(id)', 'our gateway (cache off, deduplication off)'), rate('product(id)', 'direct product subgraph')),
-    'our gateway without client deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, client deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
-    'our gateway without deduplication / stock gateway, order with 3 products': percent(rate('order with 3 products', 'our gateway (cache off, deduplication off)'), rate('order with 3 products', 'stock Apollo Gateway')),
+  const ours = (scenario: string, deduplication: string) => rate(scenario, `our gateway (cache off${deduplication})`);
+  const order = 'order with 3 products';
+  const noDedup = ', deduplication off';
+  const noClientDedup = ', client deduplication off';
+  const bare = rate('ceiling', 'bare Node http, fixed JSON body');
+  const likeForLike = 'yes';
+  // Ours merging 32 identical requests in flight, which the peer cannot: what a burst gains, not like for like.
+  const burst = 'no: ours merges identical requests in flight, the peer cannot';
+  const ratioRows: { name: string; value: string; likeForLike: string }[] = [
+    { name: 'our gateway without deduplication / stock gateway, order with 3 products', value: percent(ours(order, noDedup), rate(order, 'stock Apollo Gateway')), likeForLike },
     // On 2 shared cores the subgraphs and the load generator bound the rate too: CPU per request is the gateway's own cost.
-    'our gateway without deduplication / stock gateway, order with 3 products, CPU per request (lower is better)': percent(
-      cpu('order with 3 products', 'our gateway (cache off, deduplication off)'),
-      cpu('order with 3 products', 'stock Apollo Gateway'),
-    ),
-    'cached REST order read / bare server': percent(rate('cached order', 'cached GET /order/{id} (REST)'), rate('ceiling', 'bare Node http, fixed JSON body')),
-    'cached GraphQL order query / bare server': percent(rate('cached order', 'cached GraphQL order query'), rate('ceiling', 'bare Node http, fixed JSON body')),
-  };
-  console.log(`\n${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, ${process.version}, SQLite, tracing off\n`);
+    {
+      name: 'the same, CPU per request (lower is better)',
+      value: percent(cpu(order, 'our gateway (cache off, deduplication off)'), cpu(order, 'stock Apollo Gateway')),
+      likeForLike,
+    },
+    { name: 'our gateway without deduplication / direct subgraph, product(id)', value: percent(ours('product(id)', noDedup), rate('product(id)', 'direct product subgraph')), likeForLike },
+    { name: 'stock gateway / direct subgraph, product(id)', value: percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')), likeForLike },
+    { name: 'cached REST order read / bare server', value: percent(rate('cached order', 'cached GET /order/{id} (REST)'), bare), likeForLike },
+    { name: 'cached GraphQL order query / bare server', value: percent(rate('cached order', 'cached GraphQL order query'), bare), likeForLike },
+    { name: 'our gateway / stock gateway, order with 3 products', value: percent(ours(order, ''), rate(order, 'stock Apollo Gateway')), likeForLike: burst },
+    { name: 'our gateway without client deduplication / stock gateway, order with 3 products', value: percent(ours(order, noClientDedup), rate(order, 'stock Apollo Gateway')), likeForLike: burst },
+    { name: 'our gateway / stock gateway, product(id)', value: percent(ours('product(id)', ''), rate('product(id)', 'stock Apollo Gateway')), likeForLike: burst },
+    { name: 'our gateway / direct subgraph, product(id)', value: percent(ours('product(id)', ''), rate('product(id)', 'direct product subgraph')), likeForLike: burst },
+    { name: 'our gateway without client deduplication / direct subgraph, product(id)', value: percent(ours('product(id)', noClientDedup), rate('product(id)', 'direct product subgraph')), likeForLike: burst },
+  ];
+  const ratios = Object.fromEntries(ratioRows.map((row) => [row.name, row.value]));
+  console.log(`\nOur scenarios: ${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, SQLite, tracing off; ${runHeader()}\n`);
   console.log('| scenario | target | req/s (median) | p50 ms | p99 ms | errors | RSS MB | CPU ms / request |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} | ${row.cpuMsPerRequest} |`);
-  console.log('\n| ratio | value |\n|---|---|');
-  for (const [name, value] of Object.entries(ratios)) console.log(`| ${name} | ${value} |`);
+  console.log('\n| ratio (same run) | value | like for like |\n|---|---|---|');
+  for (const row of ratioRows) console.log(`| ${row.name} | ${row.value} | ${row.likeForLike} |`);
   console.log(`\nGrowth (our gateway, cache off, ${GROWTH_REQUESTS} sequential requests a case):\n`);
   console.log('| case | p50 ms | p99 ms | response bytes | product subgraph calls per request |');
   console.log('|---|---|---|---|---|');
   for (const row of growth) console.log(`| ${row.case} | ${row.p50Ms} | ${row.p99Ms} | ${row.responseBytes} | ${row.productCallsPerRequest ?? '–'} |`);
   writeFileSync(
     join(__dirname, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios, growth }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios, growth }, null, 2)}\n`,
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+/** Our scenarios' targets (counted before they start: the same list as in main), for the plan printed first. */
+const OUR_TARGET_COUNT = 15 + (MYSQL_URL ? 1 : 0);
+
+function printPlan(): void {
+  const ours = OUR_TARGET_COUNT * (OPTIONS.warmupSeconds + ROUNDS * DURATION_SECONDS);
+  // Compiling, starting the stacks and seeding, and the growth scenario: some 3 minutes on the busy 2-core machine.
+  const startAndGrowth = 180;
+  console.log(`npm run bench on Node ${process.version}, ${new Date().toISOString()}; the plan:`);
+  console.log(`  our scenarios: ${OUR_TARGET_COUNT} targets × ${ROUNDS} rounds of ${DURATION_SECONDS} s at ${CONNECTIONS} connections, ${aboutMinutes(ours)}`);
+  console.log(`  growth: ${GROWTH_REQUESTS} sequential requests × 6 cases`);
+  console.log(`  ${describeForeignPlan(OPTIONS)}`);
+  console.log(`  in all ${aboutMinutes(ours + startAndGrowth + foreignEstimateSeconds(OPTIONS))} (compiling and starting included)\n`);
+}
+
+if (onBenchNode()) {
+  printPlan();
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

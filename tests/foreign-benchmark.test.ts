@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
-import { BENCHMARK_QUERY } from '../bench/foreign/query';
-import { OUR_GATEWAY_SETTINGS } from '../bench/foreign/settings';
-import { startForeignSubgraphs, type ForeignSubgraphs } from '../bench/foreign/subgraphs';
-import { writeForeignSupergraph } from '../bench/foreign/supergraph';
+import { BENCHMARK_QUERY } from './fixtures/foreign/query';
+import { OUR_GATEWAY_SETTINGS } from './fixtures/foreign/settings';
+import { startForeignSubgraphs, type ForeignSubgraphs } from './fixtures/foreign/subgraphs';
+import { writeForeignSupergraph } from './fixtures/foreign/supergraph';
 import { loadGatewayConfig } from '../gateway/config';
 import { createGatewayServer } from '../gateway/server';
 import { issueAccessToken } from '../shared/jwt';
@@ -16,7 +16,7 @@ import { HttpClient } from './fixtures/http';
 
 /**
  * Our gateway, unchanged, on a supergraph that is not ours: The Guild's gateways benchmark
- * (bench/foreign), its four subgraphs knowing nothing of our gateway (no proof, no /health).
+ * (tests/fixtures/foreign, also served by bench/foreign), its four subgraphs knowing nothing of our gateway (no proof, no /health).
  */
 let subgraphs: ForeignSubgraphs;
 let supergraphFile: string;

@@ -67,12 +67,23 @@ export function ensureHiveGateway(): string {
 export const HIVE_BIN = join(HIVE_PACKAGE, 'dist', 'bin.js');
 
 /**
- * Hive Gateway configurations of The Guild's benchmark (gateways/hive-gateway-router-runtime):
- * Hive Router's Rust query planner and executor (`@graphql-hive/router-runtime`), without and with
- * Hive's own inbound (client) request deduplication.
+ * Hive Gateway as The Guild's benchmark (graphql-hive/graphql-gateways-benchmark) runs it, both
+ * of its Node entries, each without and with Hive's inbound (client) request deduplication
+ * (`inboundInflightRequestDeduplication`, which their entries turn on): `router-runtime*`
+ * (gateways/hive-gateway-router-runtime: Hive Router's Rust query planner and executor,
+ * `@graphql-hive/router-runtime`) and `jit*` (gateways/hive-gateway: stock, `--jit`). Each is one of
+ * bench/foreign/hive's config files plus CLI arguments; all run with `NODE_ENV=production`, as theirs.
  */
 export const HIVE_CONFIGS = {
-  'router-runtime': join(HIVE_DIR, 'router-runtime.config.mjs'),
-  'router-runtime-inbound-dedup': join(HIVE_DIR, 'router-runtime-inbound-dedup.config.mjs'),
+  'router-runtime': { file: join(HIVE_DIR, 'router-runtime.config.mjs'), args: [] },
+  'router-runtime-inbound-dedup': { file: join(HIVE_DIR, 'router-runtime-inbound-dedup.config.mjs'), args: [] },
+  jit: { file: join(HIVE_DIR, 'jit.config.mjs'), args: ['--jit'] },
+  'jit-inbound-dedup': { file: join(HIVE_DIR, 'jit-inbound-dedup.config.mjs'), args: ['--jit'] },
 } as const;
 export type HiveConfig = keyof typeof HIVE_CONFIGS;
+
+/** The versions of Hive Gateway and of Hive Router's runtime installed in bench/foreign/hive. */
+export function hiveVersions(): { gateway: string; routerRuntime: string } {
+  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return { gateway: version(HIVE_PACKAGE), routerRuntime: version(HIVE_ROUTER_RUNTIME) };
+}
