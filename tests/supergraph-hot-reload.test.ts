@@ -88,6 +88,12 @@ async function underLoad(gateway: HttpClient, during: (sent: () => number) => Pr
   return { failures, sent };
 }
 
+/**
+ * The watch sees an update within a second on a quiet machine; the bound leaves room for a loaded
+ * 2-core CI machine, where the load loops below share one process with the whole stack.
+ */
+const SWAP_WITHIN_MS = 20_000;
+
 test('a ConfigMap update swaps the supergraph under load: no request fails, and the new field is served within seconds', async () => {
   expect(await supergraphOf(stack.gateway)).toEqual({ live: supergraphHash(withoutOrderProducts) });
   const before = await stack.gateway.graphql(ORDER_PRODUCTS, { id: orderId }, token);
@@ -98,7 +104,7 @@ test('a ConfigMap update swaps the supergraph under load: no request fails, and 
     await waitFor(async () => sent() >= 100, 'load before the swap');
     const updatedAt = Date.now();
     mount.update(full);
-    await waitFor(async () => (await stack.gateway.graphql(ORDER_PRODUCTS, { id: orderId }, token)).body.data?.order !== undefined, 'the new field', 10_000);
+    await waitFor(async () => (await stack.gateway.graphql(ORDER_PRODUCTS, { id: orderId }, token)).body.data?.order !== undefined, 'the new field', SWAP_WITHIN_MS);
     swappedAfterMs = Date.now() - updatedAt;
     const atSwap = sent();
     await waitFor(async () => sent() >= atSwap + 100, 'load after the swap');
@@ -106,10 +112,10 @@ test('a ConfigMap update swaps the supergraph under load: no request fails, and 
 
   expect(failures).toEqual([]);
   expect(sent).toBeGreaterThanOrEqual(200);
-  expect(swappedAfterMs).toBeLessThan(10_000);
+  expect(swappedAfterMs).toBeLessThan(SWAP_WITHIN_MS);
   expect((await stack.gateway.graphql(ORDER_PRODUCTS, { id: orderId }, token)).body).toEqual({ data: { order: { products: [{ id: String(productId), name: 'Lamp' }] } } });
   expect(await supergraphOf(stack.gateway)).toEqual({ live: supergraphHash(full) });
-});
+}, 60_000);
 
 // Each test here is one more update of the same mount. A watch on the file itself (rather than its
 // folder) sees the first update only, as it follows the deleted old inode (apollographql/router#1695).
