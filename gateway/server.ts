@@ -12,7 +12,7 @@ import { createContext, type GatewayContext } from './context';
 import { createDocumentReader } from './graphql-documents';
 import { PlanExecutingGateway } from './execution/executor';
 import { useErrorStatus } from './plugins/error-status';
-import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
+import { useJwtAuth, userOf } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
 import { knownOperationTypesRule, operationLimitRules, useOperationLimits } from './plugins/operation-limits';
 import { usePlayground } from './plugins/playground';
@@ -26,6 +26,7 @@ import { restRoutes } from './rest/routes';
 import { clientContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
+import { createTokenVerifier } from './token-verifier';
 
 const GRAPHQL_ROUTE = '/graphql';
 
@@ -102,12 +103,13 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   );
   app.addHook('onClose', () => apollo.stop());
 
-  const authenticate = (header: string | undefined) => verifiedUser(config.jwt, header);
+  const tokens = createTokenVerifier(config.jwt, app.log);
+  app.addHook('onClose', async () => tokens.close());
   // Before the JWT plugin's hooks, so requests with bad tokens count against their IP.
   const rateCheck = await useRateLimit(app, {
     settings: config.rateLimit,
     cache: config.cache,
-    authenticate,
+    authenticate: tokens.user,
     graphqlRoute: GRAPHQL_ROUTE,
     exemptRoutes: ['/health'],
     log: app.log,
@@ -117,7 +119,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     ? usePlayground(app, { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection })
     : undefined;
   useJwtAuth(app, {
-    jwt: config.jwt,
+    tokens,
     publicRoutes: ['/health', '/ready', ...restRoutes.filter((route) => route.public).map((route) => route.url), ...(playground?.publicRoutes ?? [])],
     graphqlRoute: GRAPHQL_ROUTE,
     publicRootFields: ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])],
@@ -138,7 +140,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
   useRestBridge(app, apollo, { routes: bridged, cache: responseCache, deduplication });
   if (responseCache) {
-    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log });
+    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate: tokens.knownUser, rateCheck, log: app.log });
   }
   return app;
 }

@@ -167,7 +167,7 @@ export async function runForeignBenchmark(options: ForeignOptions, buildDir?: st
 
     const json = { 'content-type': 'application/json' };
     // Our gateway asks every GraphQL request for a verified token; the others take none.
-    const token = issueAccessToken(loadGatewayConfig(ourEnv).jwt, 'bench');
+    const token = issueAccessToken(loadGatewayConfig(ourEnv).jwt.sharedSecret!, 'bench');
     const ourHeaders = { ...json, authorization: `Bearer ${token.accessToken}` };
     const at = (running: RunningProcess, path: string) => `http://127.0.0.1:${running.port}${path}`;
     const targets: Target[] = [

@@ -2,13 +2,14 @@ import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, type OperationDefinitionNode } from 'graphql';
 import { AppError } from '../../shared/errors';
-import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
+import { bearerToken } from '../../shared/jwt';
 import { SpanAttribute, annotateSpan, failSpan } from '../../shared/tracing/span';
 import { operationOf, type ClientDocument } from '../graphql-documents';
+import type { TokenVerifier } from '../token-verifier';
 
 export interface JwtAuthOptions {
-  jwt: JwtSettings;
-  /** Route patterns open without a token. @default ["/health"] */
+  tokens: TokenVerifier;
+  /** Route patterns open without a token (the JWKS route is added to them). @default ["/health"] */
   publicRoutes: readonly string[];
   /** The GraphQL route, where an anonymous request may run only the public root fields. */
   graphqlRoute: string;
@@ -31,15 +32,8 @@ export function userOf(request: FastifyRequest): string | undefined {
   return users.get(request);
 }
 
-/** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
-export function verifiedUser(jwt: JwtSettings, header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  try {
-    return verifyAccessToken(jwt, bearerToken(header));
-  } catch {
-    return undefined;
-  }
-}
+/** The auth subgraph's public keys, served again by the gateway for clients and other resource servers. */
+const JWKS_ROUTE = '/.well-known/jwks.json';
 
 /**
  * Verifies `Authorization: Bearer <JWT>` on every route but the public ones, before the body is
@@ -49,6 +43,14 @@ export function verifiedUser(jwt: JwtSettings, header: string | undefined): stri
  */
 export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void {
   const publicRoutes = new Set(options.publicRoutes);
+  if (options.tokens.servesAuthJwks) {
+    publicRoutes.add(JWKS_ROUTE);
+    app.get(JWKS_ROUTE, async (_request, reply) => {
+      const jwks = await options.tokens.authJwks();
+      if (jwks === undefined) throw new AppError('SIGNING_KEYS_UNAVAILABLE');
+      return reply.header('cache-control', 'public, max-age=60').type('application/json').send(jwks);
+    });
+  }
   const publicFields = new Set(options.publicRootFields);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -57,7 +59,7 @@ export function useJwtAuth(app: FastifyInstance, options: JwtAuthOptions): void 
     const header = request.headers.authorization;
     if (header === undefined && route === options.graphqlRoute) return; // decided once the body is parsed
     try {
-      const userId = verifyAccessToken(options.jwt, bearerToken(header));
+      const userId = await options.tokens.verify(bearerToken(header));
       users.set(request, userId);
       annotateSpan({ [SpanAttribute.userId]: userId });
     } catch (error) {

@@ -21,7 +21,7 @@ export interface RateLimitOptions {
   /** Where the counts live: Redis (shared by every gateway) when `redisUrl` is set, else this process. */
   cache: CacheSettings;
   /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. */
-  authenticate(header: string | undefined): string | undefined;
+  authenticate(header: string | undefined): Promise<string | undefined>;
   graphqlRoute: string;
   /** Routes never counted (liveness probes). */
   exemptRoutes: readonly string[];
@@ -54,8 +54,8 @@ export async function useRateLimit(app: FastifyInstance, options: RateLimitOptio
   } as unknown as FastifyRateLimitStoreCtor;
   await app.register(fastifyRateLimit, { global: false, store: SharedStore, skipOnError: true });
   const limit = app.createRateLimit({
-    keyGenerator: (request) => {
-      const userId = options.authenticate(request.headers.authorization);
+    keyGenerator: async (request) => {
+      const userId = await options.authenticate(request.headers.authorization);
       // An IPv6 client is counted by its /64, which it could otherwise walk through address by address.
       return userId === undefined ? `ip:${normalizeIP(request.ip)}` : userKey(userId);
     },
