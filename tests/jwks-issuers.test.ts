@@ -135,12 +135,12 @@ test('a flood of unknown kids costs the issuer one JWKS fetch', async () => {
   expect((await gateway.get('/products', { token: await issuer.sign(claims()) })).status).toBe(200);
 });
 
-test('an issuer that is down, or answers garbage, keeps the keys the gateway cached', async () => {
+test('an issuer that is down, answers garbage or an oversized JWKS keeps the keys the gateway cached', async () => {
   const gateway = await stack.startGateway(externalSettings({ JWT_JWKS_UNKNOWN_KID_COOLDOWN_MS: '0' }));
   expect((await gateway.get('/products', { token: await issuer.sign(claims()) })).status).toBe(200);
   const next = issuer.newKey('issuer-key-2');
   try {
-    for (const state of ['unavailable', 'garbage'] as const) {
+    for (const state of ['unavailable', 'garbage', 'oversized'] as const) {
       issuer.state = state;
       issuer.published.push(next);
       const before = issuer.fetches;
@@ -160,11 +160,28 @@ test('an issuer that is down, or answers garbage, keeps the keys the gateway cac
   }
 });
 
+test('an issuer down when the gateway starts: its tokens are refused until it answers, then accepted without a restart', async () => {
+  issuer.state = 'unavailable';
+  try {
+    const gateway = await stack.startGateway(externalSettings({ JWT_JWKS_UNKNOWN_KID_COOLDOWN_MS: '0' }));
+    expectUnauthenticated(await gateway.get('/products', { token: await issuer.sign(claims()) }), /does not publish/);
+    issuer.state = 'up';
+    expect((await gateway.get('/products', { token: await issuer.sign(claims()) })).status).toBe(200);
+  } finally {
+    issuer.state = 'up';
+  }
+});
+
 test('the JWKS route is public in jwks mode; in the shared-secret mode there is none', async () => {
   const jwks = await stack.gateway.get('/.well-known/jwks.json');
   expect(jwks.status).toBe(200);
   expect(jwks.headers.get('cache-control')).toBe('public, max-age=60');
   expect(jwks.body.keys.every((key: Record<string, unknown>) => key.d === undefined)).toBe(true);
+  // Auth unreachable since the gateway started: nothing to serve yet, said with a catalogue code.
+  const unreachable = await stack.startGateway({ JWT_AUTH_JWKS_URLS: 'http://127.0.0.1:1/.well-known/jwks.json' });
+  const missing = await unreachable.get('/.well-known/jwks.json');
+  expect(missing.status).toBe(503);
+  expect(missing.body.error.code).toBe('SIGNING_KEYS_UNAVAILABLE');
   const hs256 = await stack.startGateway({ JWT_MODE: 'hs256' });
   expectUnauthenticated(await hs256.get('/.well-known/jwks.json'));
   const token = hmac({ alg: 'HS256', kid: 'default' }, { sub: 'alice', iss: 'federation-platform', exp: now() + 600 }, stack.jwtSecret);
