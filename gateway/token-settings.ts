@@ -96,7 +96,9 @@ function readSources(reader: EnvReader, userClaim: string, authInstanceUrls: rea
   const urls = reader.urlList('JWT_JWKS_URLS', []);
   const issuers = list(reader.raw('JWT_ISSUERS'));
   const audience = list(reader.raw('JWT_AUDIENCE'));
-  if (urls.length !== issuers.length) {
+  // A JWT_JWKS_URLS refused above reads as empty: its own problem says enough.
+  const urlsRefused = urls.length === 0 && reader.raw('JWT_JWKS_URLS') !== undefined;
+  if (urls.length !== issuers.length && !urlsRefused) {
     reader.problem(`JWT_JWKS_URLS and JWT_ISSUERS must list as many entries, one issuer per JWKS URL (got ${urls.length} and ${issuers.length})`);
   }
   urls.forEach((url, index) => {

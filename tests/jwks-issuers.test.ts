@@ -172,6 +172,16 @@ test('an issuer down when the gateway starts: its tokens are refused until it an
   }
 });
 
+test('the shared-secret mode reads the user from JWT_USER_CLAIM too, as tokens of the original Spring auth service carry it', async () => {
+  const spring = await stack.startGateway({ JWT_MODE: 'hs256', JWT_USER_CLAIM: 'user_id' });
+  const sign = (payload: object) => hmac({ alg: 'HS256', typ: 'JWT' }, { iss: 'federation-platform', exp: now() + 600, ...payload }, stack.jwtSecret);
+  const created = await spring.post('/order', { name: 'from spring', product_ids: [] }, { token: sign({ user_id: 7 }) });
+  expect(created.status).toBe(200);
+  expect((await spring.get(`/order/${created.body.order_id}`, { token: sign({ user_id: '7', sub: 'ignored' }) })).status).toBe(200);
+  expect((await spring.get(`/order/${created.body.order_id}`, { token: sign({ user_id: 8 }) })).status).toBe(404);
+  expectUnauthenticated(await spring.get('/products', { token: sign({ sub: '7' }) }), /no subject/);
+});
+
 test('the JWKS route is public in jwks mode; in the shared-secret mode there is none', async () => {
   const jwks = await stack.gateway.get('/.well-known/jwks.json');
   expect(jwks.status).toBe(200);
