@@ -20,6 +20,7 @@ import { ResponseCache, useAfterWrite, useCachedReadFastPath, useResponseCache }
 import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
 import { restRoutes } from './rest/routes';
 import type { SupergraphStatus } from './supergraph/hot-reload';
+import { createTokenVerifier } from './token-verifier';
 import { subgraphServices } from './upstream/subgraph-data-source';
 import { SubgraphQueriesInFlight } from './upstream/subgraph-deduplication';
 
@@ -56,7 +57,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const { supergraph, apolloServer } = createApolloGateway(config, buildService, log);
   const routes = bridgeRoutes(restRoutes, config.restOperationsDir);
   const publicRootFields = ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])];
-  const auth = useJwtAuth({ jwt: config.jwt, graphqlRoute: GRAPHQL_ROUTE, publicRootFields, readDocument, anonymousBodyLimitBytes: config.anonymousBodyLimitBytes });
+  // Fetches the issuers' JWKS in the background from here on: the gateway starts without waiting for them.
+  const tokens = createTokenVerifier(config.jwt, log);
+  app.addHook('onClose', async () => tokens.close());
+  const auth = useJwtAuth({ tokens, graphqlRoute: GRAPHQL_ROUTE, publicRootFields, readDocument, anonymousBodyLimitBytes: config.anonymousBodyLimitBytes });
   const rateLimit = useRateLimit({ settings: config.rateLimit, cache: config.cache, authenticate: auth.verifiedUser, exemptRoutes: ['/health'], log });
   const requestLog = useRequestLog(log);
   const checks = {
@@ -71,7 +75,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     app,
     [
       requestLog,
-      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.verifiedUser, rateCheck: rateLimit?.checkUser, requestLog }),
+      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog }),
       health,
       rateLimit, // before authentication: bad tokens count against their IP
       config.graphqlIde && usePlayground(tabs), // before authentication: a browser gets the page without a token

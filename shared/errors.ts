@@ -32,6 +32,7 @@ export const errorCatalogue = {
   TOO_MANY_REPEATED_FIELDS: { status: 400, message: 'A selection set selects one field too many times' },
   BATCH_TOO_LARGE: { status: 400, message: 'The batch holds too many operations' },
   RATE_LIMITED: { status: 429, message: 'Too many requests: retry after the Retry-After header\'s seconds' },
+  SIGNING_KEYS_UNAVAILABLE: { status: 503, message: "The auth subgraph's public keys (JWKS) could not be fetched yet" },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
   NOT_READY: { status: 503, message: 'A dependency this process needs is unavailable' },
