@@ -18,10 +18,12 @@ import { knownOperationTypesRule, operationLimitRules, useOperationLimits } from
 import { usePlayground } from './plugins/playground';
 import { useRateLimit } from './plugins/rate-limit';
 import { ResponseCache, useResponseCache } from './plugins/response-cache';
-import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
+import { bridgeRoutes, loadOperations, useRestBridge } from './plugins/rest-bridge';
 import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
 import { useRequestDeduplication } from './plugins/request-deduplication';
+import { ONLY_MODE_NOTICE, useTrustedDocuments } from './plugins/trusted-documents';
+import { loadTrustedDocuments } from './persisted-documents';
 import { restRoutes } from './rest/routes';
 import { clientContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
@@ -38,6 +40,8 @@ const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 
 /** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
+  // Read before anything starts: a broken manifest stops the gateway with nothing to close.
+  const trustedDocuments = loadTrustedDocuments(config.persistedDocuments.manifests, [...loadOperations(config.restOperationsDir).values()].map(({ text }) => text));
   const app = createHttpApp(config.http);
   const balancing = useLoadBalancing({
     subgraphUrls: config.subgraphUrls,
@@ -58,6 +62,16 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const readDocument = createDocumentReader(config.operationLimits);
   // Shares executions in the route handlers (below), so every check before them still runs for each request.
   const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument) : undefined;
+  // Trusted documents and APQ, the first stage once a body is parsed (docs/hardening.md#trusted-documents).
+  const trusted = useTrustedDocuments(app, {
+    graphqlRoute: GRAPHQL_ROUTE,
+    mode: config.persistedDocuments.mode,
+    documents: trustedDocuments,
+    store: cacheStore,
+    registrationTtlSeconds: config.persistedDocuments.registrationTtlSeconds,
+    readDocument,
+    maxBatch: config.operationLimits.maxBatch,
+  });
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
@@ -80,7 +94,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     parseOptions: { maxTokens: config.operationLimits.maxTokens },
     // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
     stopOnTerminationSignals: false,
+    // APQ is the trusted-documents stage's, through the gateway's cache store.
+    persistedQueries: false,
     plugins: [
+      trusted.plugin,
       // Apollo's own landing page stays off: the playground plugin answers browsers before Apollo runs.
       ApolloServerPluginLandingPageDisabled(),
       useErrorStatus(),
@@ -114,7 +131,13 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   });
   // Registered before the JWT plugin, whose hooks would otherwise refuse the page to a browser.
   const playground = config.graphqlIde
-    ? usePlayground(app, { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection })
+    ? usePlayground(app, {
+        graphqlRoute: GRAPHQL_ROUTE,
+        operationsDir: CLIENT_OPERATIONS_DIR,
+        tabs: playgroundTabs,
+        introspection: config.introspection,
+        notice: config.persistedDocuments.mode === 'only' ? ONLY_MODE_NOTICE : undefined,
+      })
     : undefined;
   useJwtAuth(app, {
     jwt: config.jwt,

@@ -92,7 +92,8 @@ describe('the playground on (development)', () => {
 describe('the playground off (production)', () => {
   let gateway: HttpClient;
   beforeAll(async () => {
-    gateway = await stack.startGateway({ NODE_ENV: 'production' });
+    // Trusted documents stay off here, so that any query can show what introspection's refusal leaves working.
+    gateway = await stack.startGateway({ NODE_ENV: 'production', PERSISTED_DOCUMENTS: 'allow' });
   });
 
   test('no page and no assets: a browser gets the 401 any anonymous request gets', async () => {
