@@ -39,7 +39,7 @@ export interface TrustedDocumentsOptions {
   registrationTtlSeconds: number;
   /** The gateway's document reader: only a document within the limits is registered. */
   readDocument: (query: string) => ClientDocument;
-  /** `GRAPHQL_MAX_BATCH`: a longer batch is left to the limits to refuse, unread (each hash could cost a store read). */
+  /** The operation limits' batch size: a longer batch is left to them to refuse, unread (each hash could cost a store read). */
   maxBatch: number;
 }
 
