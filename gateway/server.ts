@@ -23,9 +23,9 @@ import { useRestCacheFront } from './plugins/rest-cache-front';
 import { useGraphQLCacheFront } from './plugins/graphql-cache-front';
 import { useRequestDeduplication } from './plugins/request-deduplication';
 import { ONLY_MODE_NOTICE, useTrustedDocuments } from './plugins/trusted-documents';
-import { loadTrustedDocuments } from './persisted-documents';
+import { CLIENT_MANIFEST_FILE, loadTrustedDocuments } from './persisted-documents';
 import { restRoutes } from './rest/routes';
-import { clientContract, restContract } from './supergraph/contract';
+import { clientContract, manifestContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload, type SupergraphStatus } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
 
@@ -77,7 +77,11 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
   const supergraph = useSupergraphHotReload({
     origin: supergraphOrigin(config.supergraph, app.log),
-    contract: [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)],
+    contract: [
+      ...restContract(restRoutes, config.restOperationsDir),
+      ...clientContract(CLIENT_OPERATIONS_DIR),
+      ...manifestContract(trustedDocuments.entries(), CLIENT_MANIFEST_FILE),
+    ],
     validationRules,
     log: app.log,
   });

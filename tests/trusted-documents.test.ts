@@ -6,10 +6,13 @@ import { createClient } from '../client';
 import { ProductsDocument, SignInDocument } from '../client/generated/graphql';
 import { loadGatewayConfig } from '../gateway/config';
 import { CLIENT_MANIFEST_FILE, documentHash, loadTrustedDocuments, type Manifest } from '../gateway/persisted-documents';
+import { brokenOperations, manifestContract } from '../gateway/supergraph/contract';
+import { apiSchema } from '../schema/api-schema';
 import { ConfigError } from '../shared/config';
 import type { HttpClient } from './fixtures/http';
 import { describeWithRedis, testRedisUrl } from './fixtures/servers';
 import { startStack, type Stack } from './fixtures/stack';
+import { configMapMount, supergraphWithout } from './fixtures/supergraphs';
 
 /**
  * Trusted documents and APQ (gateway/plugins/trusted-documents.ts): with PERSISTED_DOCUMENTS=only
@@ -63,6 +66,24 @@ describe('PERSISTED_DOCUMENTS', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test("other clients' manifests join the supergraph contract: a new supergraph must keep serving their documents", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+  const mount = configMapMount('supergraph.graphql', supergraphWithout('product', { type: 'Product', field: 'supplyPrice' }));
+  try {
+    const other = join(dir, 'other-client.json');
+    const text = 'query OtherClient { products(first: 5) { id supplyPrice } }';
+    writeFileSync(other, JSON.stringify({ [documentHash(text)]: text }));
+    const documents = loadTrustedDocuments([CLIENT_MANIFEST_FILE, other], ['query Stored { products { id } }']);
+    const contract = manifestContract(documents.entries(), CLIENT_MANIFEST_FILE);
+    expect(contract.map(({ label }) => label)).toEqual([`trusted document ${documentHash(text).slice(0, 12)} (${other})`]);
+    expect(brokenOperations(apiSchema(), contract, [])).toEqual([]);
+    expect(brokenOperations(apiSchema(mount.path), contract, []).map(({ label }) => label)).toEqual([contract[0]!.label]);
+  } finally {
+    mount.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('PERSISTED_DOCUMENTS=only', () => {
