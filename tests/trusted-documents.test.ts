@@ -10,6 +10,7 @@ import { brokenOperations, manifestContract } from '../gateway/supergraph/contra
 import { apiSchema } from '../schema/api-schema';
 import { ConfigError } from '../shared/config';
 import type { HttpClient } from './fixtures/http';
+import { waitFor } from './fixtures/net';
 import { describeWithRedis, testRedisUrl } from './fixtures/servers';
 import { startStack, type Stack } from './fixtures/stack';
 import { configMapMount, supergraphWithout } from './fixtures/supergraphs';
@@ -36,6 +37,8 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 const post = (gateway: HttpClient, body: unknown, bearer: string | null = token) => gateway.post('/graphql', body, bearer ? { token: bearer } : {});
+/** Waits for a new gateway's cache store to answer: a write before it connects to Redis would turn its response cache off for a while. */
+const cacheReady = (gateway: HttpClient) => waitFor(async () => (await gateway.get('/ready')).body.checks?.cache === 'up', 'the cache store');
 const codeOf = (response: { body: { errors?: { extensions?: { code?: string } }[] } }) => response.body.errors?.[0]?.extensions?.code;
 
 describe('PERSISTED_DOCUMENTS', () => {
@@ -196,6 +199,7 @@ function apqSuite(env: () => Record<string, string>) {
   let gateway: HttpClient;
   beforeAll(async () => {
     gateway = await stack.startGateway(env());
+    await cacheReady(gateway);
   });
 
   test('any text runs; an unknown hash is PERSISTED_QUERY_NOT_FOUND (200, not cached); hash and text register it', async () => {
@@ -263,6 +267,20 @@ describeWithRedis('APQ in allow mode, registrations in Redis', () => {
     const shared = await post(second, { extensions: persisted(documentHash(query)) });
     expect(shared.status).toBe(200);
     expect(shared.body.data.products).toEqual(expect.any(Array));
+  });
+});
+
+describeWithRedis('PERSISTED_DOCUMENTS=only beside an "allow" gateway sharing the Redis cache', () => {
+  test("the cache front does not answer an untrusted text from the other gateway's entry", async () => {
+    const env = { CACHE_NAMESPACE: `apq-${randomBytes(4).toString('hex')}`, REDIS_URL: testRedisUrl() };
+    const [allow, strict] = [await stack.startGateway(env), await stack.startGateway({ ...env, PERSISTED_DOCUMENTS: 'only' })];
+    await cacheReady(allow);
+    const id = (await allow.post('/order', { name: 'shared', product_ids: [] }, { token })).body.order_id as number;
+    const body = { query: 'query Shared($id: ID!) { order(id: $id) { id name } }', variables: { id: String(id) } };
+    await post(allow, body);
+    expect((await post(allow, body)).headers.get('x-cache')).toBe('HIT');
+    const refused = await post(strict, body);
+    expect([refused.status, codeOf(refused), refused.headers.get('x-cache')]).toEqual([400, 'DOCUMENT_NOT_TRUSTED', null]);
   });
 });
 

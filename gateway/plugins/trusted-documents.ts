@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors';
 import { failSpan } from '../../shared/tracing/span';
 import type { ClientDocument } from '../graphql-documents';
 import { documentHash, type TrustedDocuments } from '../persisted-documents';
+import { userOf } from './jwt-auth';
 
 export interface PersistedDocumentsSettings {
   /**
@@ -99,10 +100,10 @@ function refuse(reply: FastifyReply, error: AppError) {
  * hash-only request exactly as the same text: same auth, limits, cache entries and deduplication.
  * Apollo's own APQ must be off (`persistedQueries: false`): this is the one door.
  *
- * In "only" mode a hash that names no trusted document and a new registration are refused here;
- * the returned Apollo plugin refuses every source that is not trusted, however it came (a body, a
- * query string, the REST bridge), once authentication, the limits and validation have passed and
- * before anything executes: an anonymous client still gets the 401 any anonymous request gets.
+ * In "only" mode a hash that names no trusted document, a new registration and a signed-in
+ * request's untrusted text are refused here; the returned Apollo plugin refuses every source that
+ * is not trusted, however it came (an anonymous body, a query string, the REST bridge), before
+ * anything executes. An anonymous client still gets the 401 any anonymous request gets.
  */
 export function useTrustedDocuments(app: FastifyInstance, options: TrustedDocumentsOptions): { plugin: ApolloServerPlugin<BaseContext> } {
   const { graphqlRoute, mode, documents, store } = options;
@@ -114,8 +115,13 @@ export function useTrustedDocuments(app: FastifyInstance, options: TrustedDocume
     const body = operation as Record<string, unknown>;
     const hash = persistedHash(body.extensions);
     if (hash instanceof AppError) return hash;
-    // A text alone is the Apollo plugin's to hold to the list, after authentication and the limits.
-    if (hash === undefined) return undefined;
+    if (hash === undefined) {
+      // A signed-in request's text is held to the list here, before the cache front could answer it
+      // from an entry a gateway in "allow" mode stored in a shared Redis. An anonymous one is left
+      // to authentication (its 401 comes first) and then to the Apollo plugin.
+      const refused = mode === 'only' && userOf(request) !== undefined && typeof body.query === 'string' && !documents.trusts(body.query);
+      return refused ? notTrusted('The document is not trusted') : undefined;
+    }
     if (typeof body.query === 'string') {
       if (documentHash(body.query) !== hash) return new AppError('PERSISTED_QUERY_HASH_MISMATCH');
       if (!documents.trusts(body.query)) {
