@@ -139,8 +139,11 @@ describe('PERSISTED_DOCUMENTS=only', () => {
     });
     expect(trusted.status).toBe(200);
     expect(trusted.body.data.products).toEqual(expect.any(Array));
-    const hashed = await only.get(`/graphql?extensions=${encodeURIComponent(JSON.stringify(persisted(PRODUCTS)))}`, { token, headers });
-    expect([hashed.status, codeOf(hashed)]).toEqual([400, 'BAD_REQUEST']);
+    const extensions = encodeURIComponent(JSON.stringify(persisted(PRODUCTS)));
+    for (const search of [`extensions=${extensions}`, `extensions=${extensions}&extensions=%7B%7D`]) {
+      const hashed = await only.get(`/graphql?${search}`, { token, headers });
+      expect([hashed.status, codeOf(hashed)]).toEqual([400, 'BAD_REQUEST']);
+    }
   });
 
   test('a hash-only request is authenticated as its text is: sign-in is open, anything else needs a token', async () => {

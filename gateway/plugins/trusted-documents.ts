@@ -165,7 +165,10 @@ export function useTrustedDocuments(app: FastifyInstance, options: TrustedDocume
    * plugin below: Apollo reads the query string itself, and that is the text to hold to the list.
    */
   const queryStringRefusal = ({ extensions }: Record<string, unknown>): AppError | undefined =>
-    typeof extensions === 'string' && extensions.includes('persistedQuery') ? new AppError('BAD_REQUEST', 'Persisted queries are taken by POST only') : undefined;
+    // A repeated parameter comes as an array, of which Apollo reads the first.
+    [extensions].flat().some((value) => typeof value === 'string' && value.includes('persistedQuery'))
+      ? new AppError('BAD_REQUEST', 'Persisted queries are taken by POST only')
+      : undefined;
 
   // A registration is stored once the request succeeded: it passed authentication, the limits and
   // Apollo's validation, as Apollo's own APQ registers only a valid document.
