@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { CodegenConfig } from '@graphql-codegen/cli';
-import { printSchema } from 'graphql';
+import type { CodegenPlugin, Types } from '@graphql-codegen/plugin-helpers';
+import { Kind, print, printSchema, visit, type DefinitionNode, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
+import { CLIENT_MANIFEST_FILE, documentHash, manifestOf } from './gateway/persisted-documents';
 import { apiSchema } from './schema/api-schema';
 
 export const GENERATED_HEADER =
@@ -9,15 +11,64 @@ export const GENERATED_HEADER =
 /** Where the typed documents go; checked in, so client code type-checks without running codegen. */
 export const GENERATED_FILE = join(__dirname, 'client', 'generated', 'graphql.ts');
 
+/** The manifest of trusted documents, loaded by the gateway (docs/hardening.md#trusted-documents). */
+export { CLIENT_MANIFEST_FILE };
+
 /**
- * Types and typed documents for the client operations. The schema is the gateway's API schema
- * (what introspection shows), not the raw supergraph: federation's join types and the
- * `@inaccessible` CacheControlScope must not leak into client types.
+ * The text a client operation is trusted as: the operation, then the fragments it uses in name
+ * order, printed by graphql-js. Its sha256 is the hash the typed client sends (`__meta__.hash` of
+ * each typed document) and the key of the manifest, so both are made by this one function.
+ */
+export function persistedText(definitions: readonly DefinitionNode[]): string {
+  const operations = definitions.filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION);
+  const fragments = definitions
+    .filter((node): node is FragmentDefinitionNode => node.kind === Kind.FRAGMENT_DEFINITION)
+    .sort((a, b) => a.name.value.localeCompare(b.name.value));
+  return print({ kind: Kind.DOCUMENT, definitions: [...operations, ...fragments] });
+}
+
+/** `operation` with every fragment it spreads, directly or through other fragments. */
+function withFragments(operation: OperationDefinitionNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): DefinitionNode[] {
+  const used = new Map<string, FragmentDefinitionNode>();
+  const collect = (node: OperationDefinitionNode | FragmentDefinitionNode) =>
+    visit(node, {
+      FragmentSpread(spread) {
+        const fragment = fragments.get(spread.name.value);
+        if (!fragment || used.has(fragment.name.value)) return;
+        used.set(fragment.name.value, fragment);
+        collect(fragment);
+      },
+    });
+  collect(operation);
+  return [operation, ...used.values()];
+}
+
+/** Writes the persisted-documents manifest: the same texts `persistedText` hashes for the typed documents. */
+const manifestPlugin: CodegenPlugin = {
+  plugin: (_schema, documents: Types.DocumentFile[]) => {
+    const definitions = documents.flatMap((file) => file.document?.definitions ?? []);
+    const fragments = new Map(
+      definitions.filter((node): node is FragmentDefinitionNode => node.kind === Kind.FRAGMENT_DEFINITION).map((node) => [node.name.value, node]),
+    );
+    const texts = definitions
+      .filter((node): node is OperationDefinitionNode => node.kind === Kind.OPERATION_DEFINITION)
+      .map((operation) => persistedText(withFragments(operation, fragments)));
+    return `${JSON.stringify(manifestOf(texts), null, 2)}\n`;
+  },
+};
+const MANIFEST_PLUGIN = 'persisted-documents-manifest';
+
+/**
+ * Types and typed documents for the client operations, and their manifest. The schema is the
+ * gateway's API schema (what introspection shows), not the raw supergraph: federation's join types
+ * and the `@inaccessible` CacheControlScope must not leak into client types.
  */
 const config: CodegenConfig = {
   overwrite: true,
   schema: printSchema(apiSchema()),
   documents: join(__dirname, 'schema', 'operations', 'client', '*.graphql'),
+  // The manifest's plugin lives here, beside the hash it must agree with; every other plugin is a package.
+  pluginLoader: async (name: string) => (name === MANIFEST_PLUGIN || name.endsWith(`/${MANIFEST_PLUGIN}`) ? manifestPlugin : require(name)),
   generates: {
     [GENERATED_FILE]: {
       plugins: [{ add: { content: GENERATED_HEADER } }, 'typescript-operations', 'typed-document-node'],
@@ -27,8 +78,12 @@ const config: CodegenConfig = {
         useTypeImports: true,
         strictScalars: true,
         scalars: { ID: 'string' },
+        // What graphql-codegen's client preset does for persisted documents: each typed document
+        // carries its manifest hash as `__meta__.hash`, which the typed client sends instead of the text.
+        unstable_onExecutableDocumentNode: (document: { definitions: readonly DefinitionNode[] }) => ({ hash: documentHash(persistedText(document.definitions)) }),
       },
     },
+    [CLIENT_MANIFEST_FILE]: { plugins: [MANIFEST_PLUGIN] },
   },
 };
 

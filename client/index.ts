@@ -36,8 +36,19 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-/** A generated document: its text, typed with the result and variables it goes with. */
-export type TypedDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> & { toString(): string };
+/**
+ * A generated document: its text, typed with the result and variables it goes with, and, for the
+ * generated ones, the hash of its trusted form in `__meta__.hash` (client/generated/persisted-documents.json).
+ */
+export type TypedDocument<TResult, TVariables> = DocumentTypeDecoration<TResult, TVariables> & {
+  toString(): string;
+  __meta__?: { hash?: unknown } | undefined;
+};
+
+/** The body of a request: the document's text, or its hash as Apollo's APQ extension names it. */
+type RequestBody =
+  | { query: string; variables: unknown }
+  | { variables: unknown; extensions: { persistedQuery: { version: 1; sha256Hash: string } } };
 
 export type Product = ProductsQuery['products'][number];
 export type Order = NonNullable<OrderQuery['order']>;
@@ -52,6 +63,8 @@ export class PlatformClient {
   private accessToken: string | undefined;
   private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
+  /** Hashes the gateway did not know (PERSISTED_QUERY_NOT_FOUND): their documents are sent as text from then on. */
+  private readonly unknownHashes = new Set<string>();
 
   constructor(private readonly options: ClientOptions) {
     this.accessToken = options.token;
@@ -105,22 +118,27 @@ export class PlatformClient {
     return (await this.request(OrderDocument, { id })).order;
   }
 
-  /** Runs any typed document (e.g. one generated from your own operations) and returns its data. */
+  /**
+   * Runs any typed document (e.g. one generated from your own operations) and returns its data. A
+   * generated document is sent by its hash, which a gateway running trusted documents knows; a
+   * gateway that answers PERSISTED_QUERY_NOT_FOUND (one in `PERSISTED_DOCUMENTS=allow` mode without
+   * this manifest) gets the text instead, then and from then on.
+   */
   async request<TResult, TVariables>(document: TypedDocument<TResult, TVariables>, variables: TVariables): Promise<TResult> {
-    const response = await this.post({ query: document.toString(), variables });
-    const body = await readBody(response);
-    const errors = body.errors ?? [];
-    if (errors.length > 0) {
-      const first = errors[0]!;
-      throw new GraphQLClientError(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR', first.message, response.status, errors);
+    const hash = document.__meta__?.hash;
+    let response: Response;
+    let body: { data?: unknown; errors?: GraphQLErrorEntry[] };
+    if (typeof hash === 'string' && !this.unknownHashes.has(hash)) {
+      response = await this.post({ variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
+      body = await readBody(response);
+      if (body.errors?.[0]?.extensions?.code !== 'PERSISTED_QUERY_NOT_FOUND') return dataOf<TResult>(response, body);
+      this.unknownHashes.add(hash);
     }
-    if (!response.ok || body.data == null) {
-      throw new GraphQLClientError('UNEXPECTED_RESPONSE', `HTTP ${response.status} without data`, response.status);
-    }
-    return body.data as TResult;
+    response = await this.post({ query: document.toString(), variables });
+    return dataOf<TResult>(response, await readBody(response));
   }
 
-  private async post(payload: { query: string; variables: unknown }): Promise<Response> {
+  private async post(payload: RequestBody): Promise<Response> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
@@ -137,6 +155,19 @@ export class PlatformClient {
       throw new GraphQLClientError('NETWORK_ERROR', `${this.options.url} did not answer: ${(error as Error).message}`, 0, [], { cause: error });
     }
   }
+}
+
+/** The data of a response, or the GraphQLClientError of its first error. */
+function dataOf<TResult>(response: Response, body: { data?: unknown; errors?: GraphQLErrorEntry[] }): TResult {
+  const errors = body.errors ?? [];
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new GraphQLClientError(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR', first.message, response.status, errors);
+  }
+  if (!response.ok || body.data == null) {
+    throw new GraphQLClientError('UNEXPECTED_RESPONSE', `HTTP ${response.status} without data`, response.status);
+  }
+  return body.data as TResult;
 }
 
 /** Reads a GraphQL JSON body; anything else (a proxy's HTML error page) is UNEXPECTED_RESPONSE. */

@@ -7,23 +7,34 @@ import { maskErrors } from '../shared/graphql-http';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { PlanExecutingGateway } from './execution/executor';
+import { CLIENT_MANIFEST_FILE, type TrustedDocuments } from './persisted-documents';
 import { knownOperationTypesRule, operationLimitRules } from './plugins/operation-limits';
 import { restRoutes } from './rest/routes';
-import { clientContract, restContract } from './supergraph/contract';
+import { clientContract, manifestContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
 
 /**
  * Apollo Gateway on the hot-reloaded supergraph, and the Apollo Server the pipeline builds around
- * it with the stages' Apollo sides (`apolloServer`).
+ * it with the stages' Apollo sides (`apolloServer`). A new supergraph must keep serving the REST
+ * bridge's and the typed client's operations, and the other clients' `trusted` documents.
  */
-export function createApolloGateway(config: GatewayConfig, buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource, log: FastifyBaseLogger) {
+export function createApolloGateway(
+  config: GatewayConfig,
+  buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource,
+  trusted: TrustedDocuments,
+  log: FastifyBaseLogger,
+) {
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
   const supergraph = useSupergraphHotReload({
     origin: supergraphOrigin(config.supergraph, log),
-    contract: [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)],
+    contract: [
+      ...restContract(restRoutes, config.restOperationsDir),
+      ...clientContract(CLIENT_OPERATIONS_DIR),
+      ...manifestContract(trusted.entries(), CLIENT_MANIFEST_FILE),
+    ],
     validationRules,
     log,
   });
@@ -41,6 +52,8 @@ export function createApolloGateway(config: GatewayConfig, buildService: (endpoi
       parseOptions: { maxTokens: config.operationLimits.maxTokens },
       // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.
       stopOnTerminationSignals: false,
+      // APQ is the trusted-documents stage's, through the gateway's cache store.
+      persistedQueries: false,
       plugins,
       formatError: maskErrors(log),
       includeStacktraceInErrorResponses: false,

@@ -9,6 +9,8 @@ import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
 import type { OperationLimits } from './plugins/operation-limits';
 import { readTokenVerificationSettings, type TokenVerificationSettings } from './token-settings';
 import type { RateLimitSettings } from './plugins/rate-limit';
+import type { PersistedDocumentsSettings } from './plugins/trusted-documents';
+import { CLIENT_MANIFEST_FILE } from './persisted-documents';
 
 export interface GatewayConfig {
   /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
@@ -104,6 +106,8 @@ export interface GatewayConfig {
    * `REDIS_URL` is set, under `CACHE_NAMESPACE`.
    */
   rateLimit: RateLimitSettings;
+  /** Trusted documents and APQ (docs/hardening.md#trusted-documents). */
+  persistedDocuments: PersistedDocumentsSettings;
   /**
    * Processes serving the gateway. 1 serves from this process. More make this process a primary
    * that forks that many workers (`node:cluster`) sharing its port, for machines with more cores
@@ -195,6 +199,16 @@ function readRateLimit(reader: EnvReader): RateLimitSettings {
   };
 }
 
+function readPersistedDocuments(reader: EnvReader): PersistedDocumentsSettings {
+  const fallback = reader.raw('NODE_ENV') === 'production' ? 'only' : 'allow';
+  const manifests = reader.optionalString('PERSISTED_DOCUMENTS_MANIFESTS');
+  return {
+    mode: reader.oneOf('PERSISTED_DOCUMENTS', ['only', 'allow'] as const, fallback),
+    manifests: manifests === undefined ? [CLIENT_MANIFEST_FILE] : manifests.split(',').map((path) => path.trim()).filter(Boolean).map((path) => resolve(process.cwd(), path)),
+    registrationTtlSeconds: reader.int('PERSISTED_QUERY_TTL_SECONDS', 86_400, { min: 1, max: 31_536_000 }),
+  };
+}
+
 /**
  * GATEWAY_WORKERS, refused above 1 when the workers would answer wrongly: a mutation through one
  * worker bumps the invalidation tags in that worker's memory only, so the others keep serving the
@@ -244,6 +258,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     operationLimits: readOperationLimits(reader),
     anonymousBodyLimitBytes: reader.int('ANONYMOUS_BODY_LIMIT_BYTES', 16 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     rateLimit,
+    persistedDocuments: readPersistedDocuments(reader),
     workers: readWorkers(reader, { cache, responseCache, rateLimit }),
   });
 }

@@ -6,6 +6,7 @@ import { createHttpApp } from '../shared/http-app';
 import { createApolloGateway } from './apollo';
 import type { GatewayConfig } from './config';
 import { createDocumentReader } from './graphql-documents';
+import { loadTrustedDocuments } from './persisted-documents';
 import { usePipeline } from './pipeline';
 import { useClientDeduplication } from './plugins/client-deduplication';
 import { useGraphQLEndpoint } from './plugins/graphql-endpoint';
@@ -17,7 +18,8 @@ import { usePlayground } from './plugins/playground';
 import { useRateLimit } from './plugins/rate-limit';
 import { useRequestLog } from './plugins/request-log';
 import { ResponseCache, useAfterWrite, useCachedReadFastPath, useResponseCache } from './plugins/response-cache';
-import { bridgeRoutes, useRestBridge } from './plugins/rest-bridge';
+import { bridgeRoutes, loadOperations, useRestBridge } from './plugins/rest-bridge';
+import { ONLY_MODE_NOTICE, useTrustedDocuments } from './plugins/trusted-documents';
 import { restRoutes } from './rest/routes';
 import type { SupergraphStatus } from './supergraph/hot-reload';
 import { createTokenVerifier } from './token-verifier';
@@ -39,6 +41,9 @@ function supergraphReport({ hash, refused }: SupergraphStatus) {
  * them (gateway/pipeline.ts). Builds the app; does not listen.
  */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
+  // Read before anything starts: a broken manifest stops the gateway with nothing to close.
+  const storedTexts = [...loadOperations(config.restOperationsDir).values()].map(({ text }) => text);
+  const trustedDocuments = loadTrustedDocuments(config.persistedDocuments.manifests, storedTexts);
   const app = createHttpApp(config.http, { ownRequestLog: true });
   const { log } = app;
   const cacheStore = createCacheStore(config.cache, log, 'gateway');
@@ -54,7 +59,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   app.addHook('onClose', async () => balancing.close());
   const services = { fetchOf: balancing.fetchOf, deduplicate: config.subgraphDeduplication, proof: config.subgraphProof };
   const buildService = subgraphServices({ ...services, inFlight: subgraphQueries, writeAnswered: afterWrite.subgraphAnswered });
-  const { supergraph, apolloServer } = createApolloGateway(config, buildService, log);
+  const { supergraph, apolloServer } = createApolloGateway(config, buildService, trustedDocuments, log);
   const routes = bridgeRoutes(restRoutes, config.restOperationsDir);
   const publicRootFields = ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])];
   // Fetches the issuers' JWKS in the background from here on: the gateway starts without waiting for them.
@@ -68,7 +73,18 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     cache: { required: false, check: () => cacheStore.ping() },
   };
   const health = useHealth(checks, () => ({ healthyInstances: balancing.healthyInstances(), supergraph: supergraphReport(supergraph.status()) }));
-  const tabs = { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection };
+  const { mode, registrationTtlSeconds } = config.persistedDocuments;
+  const trusted = useTrustedDocuments({
+    graphqlRoute: GRAPHQL_ROUTE,
+    mode,
+    documents: trustedDocuments,
+    store: cacheStore,
+    registrationTtlSeconds,
+    readDocument,
+    maxBatch: config.operationLimits.maxBatch,
+  });
+  const notice = mode === 'only' ? ONLY_MODE_NOTICE : undefined;
+  const tabs = { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection, notice };
 
   // The stages, in the order a request meets them (docs/architecture.md#the-gateway-pipeline).
   await usePipeline(
@@ -80,6 +96,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
       rateLimit, // before authentication: bad tokens count against their IP
       config.graphqlIde && usePlayground(tabs), // before authentication: a browser gets the page without a token
       auth,
+      trusted, // once the body is parsed, before the limits, the cache and deduplication see its text
       useOperationLimits({ graphqlRoute: GRAPHQL_ROUTE, maxBatch: config.operationLimits.maxBatch, readDocument }),
       cache && useResponseCache(cache, { graphqlRoute: GRAPHQL_ROUTE, readDocument }),
       afterWrite,

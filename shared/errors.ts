@@ -31,6 +31,11 @@ export const errorCatalogue = {
   TOO_MANY_FRAGMENTS: { status: 400, message: 'The GraphQL document defines too many fragments' },
   TOO_MANY_REPEATED_FIELDS: { status: 400, message: 'A selection set selects one field too many times' },
   BATCH_TOO_LARGE: { status: 400, message: 'The batch holds too many operations' },
+  // 200, as Apollo's APQ protocol answers it: the client is to resend the hash with the document's text.
+  PERSISTED_QUERY_NOT_FOUND: { status: 200, message: 'No document is known under this hash: send it again with the query text' },
+  PERSISTED_QUERY_NOT_IN_LIST: { status: 400, message: 'No trusted document has this hash (PERSISTED_DOCUMENTS=only)' },
+  PERSISTED_QUERY_HASH_MISMATCH: { status: 400, message: 'persistedQuery.sha256Hash is not the sha256 of the query text' },
+  DOCUMENT_NOT_TRUSTED: { status: 400, message: 'Only trusted documents are executed here (PERSISTED_DOCUMENTS=only)' },
   RATE_LIMITED: { status: 429, message: 'Too many requests: retry after the Retry-After header\'s seconds' },
   SIGNING_KEYS_UNAVAILABLE: { status: 503, message: "The auth subgraph's public keys (JWKS) could not be fetched yet" },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },

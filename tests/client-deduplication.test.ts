@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InFlight } from '../gateway/plugins/client-deduplication';
 import { startRelay, type Relay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
@@ -80,6 +81,21 @@ test('a burst of one query from one user runs once, and every request gets the s
   expect(first.status).toBe(200);
   expect(first.contentType).toMatch(/^application\/json/);
   for (const answer of answers) expect(answerOf(answer)).toEqual(first);
+});
+
+test('hash-only requests (APQ) and the same text are one execution: the hash is resolved to the text first', async () => {
+  const query = 'query PopularByHash($id: ID!) { product(id: $id) { id name } }';
+  const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+  const variables = { id: String(productId) };
+  expect((await gateway.post('/graphql', { query, variables, extensions: { persistedQuery } }, { token: alice })).status).toBe(200);
+  products.calls.length = 0;
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, (_, index) =>
+      gateway.post('/graphql', index % 2 ? { query, variables } : { variables, extensions: { persistedQuery } }, { token: alice }),
+    ),
+  );
+  expect(calls(products, 'product(')).toBe(1);
+  for (const answer of answers) expect(answer.body).toEqual({ data: { product: { id: String(productId), name: 'Popular' } } });
 });
 
 test('the same query from two users runs once for each, and each gets their own data', async () => {

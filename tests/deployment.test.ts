@@ -258,7 +258,7 @@ describe('Dockerfile', () => {
     for (const entry of Object.keys(CONFIG_LOADERS)) {
       const { files, packages } = runtimeImports(ROOT, entry);
       expect({ entry, devOnly: packages.filter((name) => !(name in packageJson.dependencies)) }).toEqual({ entry, devOnly: [] });
-      expect({ entry, excluded: [...files, 'schema/supergraph.graphql', 'package.json'].filter(excluded) }).toEqual({ entry, excluded: [] });
+      expect({ entry, excluded: [...files, 'schema/supergraph.graphql', 'package.json', 'client/generated/persisted-documents.json'].filter(excluded) }).toEqual({ entry, excluded: [] });
     }
   });
 });

@@ -92,7 +92,8 @@ describe('the playground on (development)', () => {
 describe('the playground off (production)', () => {
   let gateway: HttpClient;
   beforeAll(async () => {
-    gateway = await stack.startGateway({ NODE_ENV: 'production' });
+    // Trusted documents stay off here, so that any query can show what introspection's refusal leaves working.
+    gateway = await stack.startGateway({ NODE_ENV: 'production', PERSISTED_DOCUMENTS: 'allow' });
   });
 
   test('no page and no assets: a browser gets the 401 any anonymous request gets', async () => {
@@ -177,6 +178,25 @@ describe('the playground in headless Chromium', () => {
     expect(outside).toEqual([]);
     expect(requested.some((url) => url.endsWith('/graphiql.js'))).toBe(true);
     expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 60_000);
+  test('against a gateway running PERSISTED_DOCUMENTS=only, a notice says so above the editor, and what it runs is refused by that name', async () => {
+    const only = await stack.startGateway({ PERSISTED_DOCUMENTS: 'only' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${only.baseUrl}/graphql`);
+    const notice = page.locator('#notice');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('PERSISTED_DOCUMENTS=only');
+    // Below the notice, the IDE fits the window: nothing of it (the settings button, the editors' edges) is pushed out.
+    const ide = await page.locator('.graphiql-container').first().boundingBox();
+    expect(ide!.y + ide!.height).toBeLessThanOrEqual(page.viewportSize()!.height);
+    // The IDE still renders and runs below it: its tab is the operation file with comments, no trusted document.
+    await page.getByText('mutation SignIn').first().waitFor();
+    await page.locator('.graphiql-execute-button').click();
+    await response(page).getByText('DOCUMENT_NOT_TRUSTED').waitFor();
+    expect(await response(page).innerText()).toContain('PERSISTED_DOCUMENTS=only');
     await context.close();
   }, 60_000);
 });

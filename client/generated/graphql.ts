@@ -106,7 +106,7 @@ export const AddProductToOrderDocument = new TypedDocumentString(`
     productIds
   }
 }
-    `) as unknown as TypedDocumentString<AddProductToOrderMutation, AddProductToOrderMutationVariables>;
+    `, {"hash":"bdf67dc8df9006c74228859ed6edfe67a5e52eea0cb332c3a4a0ab7932d087c7"}) as unknown as TypedDocumentString<AddProductToOrderMutation, AddProductToOrderMutationVariables>;
 export const AddProductsToOrderDocument = new TypedDocumentString(`
     mutation AddProductsToOrder($orderId: ID!, $productIds: [ID!]!) {
   addProductsToOrder(orderId: $orderId, productIds: $productIds) {
@@ -115,7 +115,7 @@ export const AddProductsToOrderDocument = new TypedDocumentString(`
     productIds
   }
 }
-    `) as unknown as TypedDocumentString<AddProductsToOrderMutation, AddProductsToOrderMutationVariables>;
+    `, {"hash":"6f74d8c23dd0f0bc3206ba5b991c5dccc720c13f6a61b5dfc696b026e0defeb1"}) as unknown as TypedDocumentString<AddProductsToOrderMutation, AddProductsToOrderMutationVariables>;
 export const CreateOrderDocument = new TypedDocumentString(`
     mutation CreateOrder($input: CreateOrderInput!) {
   createOrder(input: $input) {
@@ -124,7 +124,7 @@ export const CreateOrderDocument = new TypedDocumentString(`
     productIds
   }
 }
-    `) as unknown as TypedDocumentString<CreateOrderMutation, CreateOrderMutationVariables>;
+    `, {"hash":"70a02f2aba13ddb91f160b4a59cf09387eafa0652e39c8f9b68b2503cca93a4b"}) as unknown as TypedDocumentString<CreateOrderMutation, CreateOrderMutationVariables>;
 export const CreateProductDocument = new TypedDocumentString(`
     mutation CreateProduct($input: CreateProductInput!) {
   createProduct(input: $input) {
@@ -133,7 +133,7 @@ export const CreateProductDocument = new TypedDocumentString(`
     supplyPrice
   }
 }
-    `) as unknown as TypedDocumentString<CreateProductMutation, CreateProductMutationVariables>;
+    `, {"hash":"db8470fcfd2882ecfd6515435cb1333aa8fdc1491a5d8928288e5a661e34dfee"}) as unknown as TypedDocumentString<CreateProductMutation, CreateProductMutationVariables>;
 export const OrderDocument = new TypedDocumentString(`
     query Order($id: ID!) {
   order(id: $id) {
@@ -147,7 +147,7 @@ export const OrderDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<OrderQuery, OrderQueryVariables>;
+    `, {"hash":"030d33665842231c15efa25e2d92ffcc6fd707fcab338c9c492fa07cfe12a1f3"}) as unknown as TypedDocumentString<OrderQuery, OrderQueryVariables>;
 export const ProductDocument = new TypedDocumentString(`
     query Product($id: ID!) {
   product(id: $id) {
@@ -156,7 +156,7 @@ export const ProductDocument = new TypedDocumentString(`
     supplyPrice
   }
 }
-    `) as unknown as TypedDocumentString<ProductQuery, ProductQueryVariables>;
+    `, {"hash":"7b6f1a1b42c59149c67b858df2a653c27806bd3fb327100498f92592865119ae"}) as unknown as TypedDocumentString<ProductQuery, ProductQueryVariables>;
 export const ProductsDocument = new TypedDocumentString(`
     query Products($first: Int, $after: ID, $nameContains: String) {
   products(first: $first, after: $after, nameContains: $nameContains) {
@@ -165,7 +165,7 @@ export const ProductsDocument = new TypedDocumentString(`
     supplyPrice
   }
 }
-    `) as unknown as TypedDocumentString<ProductsQuery, ProductsQueryVariables>;
+    `, {"hash":"43467fa5eaa4bc6d8fd1e71c8505f8adddf653efc26d7061f9e27a6187e43bed"}) as unknown as TypedDocumentString<ProductsQuery, ProductsQueryVariables>;
 export const SignInDocument = new TypedDocumentString(`
     mutation SignIn($userId: ID!) {
   signIn(userId: $userId) {
@@ -174,4 +174,4 @@ export const SignInDocument = new TypedDocumentString(`
     expiresIn
   }
 }
-    `) as unknown as TypedDocumentString<SignInMutation, SignInMutationVariables>;
+    `, {"hash":"8201afdf233e940d74f671278000f8753a97d2abd0e3a4cdcb321d076a39d2d5"}) as unknown as TypedDocumentString<SignInMutation, SignInMutationVariables>;

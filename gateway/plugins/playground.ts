@@ -26,6 +26,8 @@ export interface PlaygroundOptions {
   introspection: boolean;
   /** @default "Federation platform" */
   title?: string;
+  /** A notice shown above the IDE, e.g. that the gateway executes only trusted documents. @default none */
+  notice?: string;
 }
 
 /** What `@graphql-yoga/render-graphiql/graphiql` exports: one prebuilt bundle, workers and styles included. */
@@ -115,7 +117,11 @@ function lazyAssets(): () => Record<(typeof ASSET_NAMES)[number], Asset> {
   };
 }
 
-function renderPage(base: string, { operationsDir, tabs, introspection, title = 'Federation platform' }: PlaygroundOptions): string {
+/** With a notice above it, the IDE takes the rest of the window instead of a whole window's height. */
+const NOTICE_LAYOUT = 'body{display:flex;flex-direction:column;height:100vh;margin:0}#root{flex:1;min-height:0}#root .graphiql-container{height:100%}';
+const NOTICE_STYLE = 'padding:8px 16px;background:#fff3cd;color:#664d03;border-bottom:1px solid #e0c36c;font:14px/1.4 system-ui,sans-serif';
+
+function renderPage(base: string, { operationsDir, tabs, introspection, title = 'Federation platform', notice }: PlaygroundOptions): string {
   const defaultTabs = tabs.map((tab) => ({
     query: tabQuery(operationsDir, tab),
     variables: JSON.stringify(tab.variables, null, 2),
@@ -143,7 +149,7 @@ function renderPage(base: string, { operationsDir, tabs, introspection, title = 
   </head>
   <body id="body" class="no-focus-outline">
     <noscript>The GraphQL playground needs JavaScript.</noscript>
-    <div id="root"></div>
+${notice ? `    <div id="notice" role="alert" style="${NOTICE_STYLE}">${escapeHtml(notice)}</div>\n    <style>${NOTICE_LAYOUT}</style>\n` : ''}    <div id="root"></div>
     <script>
       const workers = ${inlineJson(workers)};
       self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: (_moduleId, label) => workers[label] };

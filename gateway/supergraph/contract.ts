@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { ROOT } from '../../schema/subgraphs';
+import { manifestName } from '../persisted-documents';
 import type { RestRoute } from '../rest/routes';
 
 /**
@@ -43,6 +44,19 @@ export function restContract(routes: readonly RestRoute[], dir: string): Contrac
 /** The typed client's operations (`client/`), which it sends as they are written. */
 export function clientContract(dir: string): ContractOperation[] {
   return loadContractOperations(dir, (name) => `client operation ${name}`);
+}
+
+/**
+ * The trusted documents of manifests other than `except` (other clients' manifests, listed in
+ * `PERSISTED_DOCUMENTS_MANIFESTS`): the gateway promised to run them, so a new supergraph must too.
+ * The typed client's manifest is `except`: its source files are in the contract already, under
+ * better names.
+ */
+export function manifestContract(documents: readonly { hash: string; text: string; source: string }[], except: string): ContractOperation[] {
+  const skipped = new Set(['stored operation', manifestName(except)]);
+  return documents
+    .filter(({ source }) => !skipped.has(source))
+    .map(({ hash, text, source }) => ({ label: `trusted document ${hash.slice(0, 12)} (${source})`, document: parse(text) }));
 }
 
 /**
