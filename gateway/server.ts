@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config';
 import { createContext, type GatewayContext } from './context';
 import { createDocumentReader } from './graphql-documents';
 import { PlanExecutingGateway } from './execution/executor';
+import { createGatewayMetrics, queryPlanCounts } from './metrics';
 import { useErrorStatus } from './plugins/error-status';
 import { useJwtAuth, userOf, verifiedUser } from './plugins/jwt-auth';
 import { useLoadBalancing } from './plugins/load-balancing';
@@ -39,6 +40,9 @@ const INTROSPECTION_FIELDS = ['Query.__schema', 'Query.__type'];
 /** The composition root: turns config into the gateway's plugins. Builds the app; does not listen. */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
   const app = createHttpApp(config.http);
+  const contract = [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)];
+  // With METRICS_PORT off nothing is counted.
+  const metrics = config.http.metricsPort === undefined ? undefined : createGatewayMetrics(app, contract.map(({ document }) => document));
   const balancing = useLoadBalancing({
     subgraphUrls: config.subgraphUrls,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
@@ -47,23 +51,24 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     deduplicate: config.subgraphDeduplication,
     proof: config.subgraphProof,
     log: app.log,
+    metrics,
   });
   app.addHook('onClose', async () => balancing.close());
   const cacheStore = createCacheStore(config.cache, app.log, 'gateway');
   app.addHook('onClose', () => cacheStore.close());
   const responseCache = config.responseCache
-    ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log })
+    ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log: app.log, metrics })
     : undefined;
   // Every look into a client's document before Apollo's goes through it, within the limits.
   const readDocument = createDocumentReader(config.operationLimits);
   // Shares executions in the route handlers (below), so every check before them still runs for each request.
-  const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument) : undefined;
+  const deduplication = config.clientDeduplication ? useRequestDeduplication(readDocument, metrics) : undefined;
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
   const supergraph = useSupergraphHotReload({
     origin: supergraphOrigin(config.supergraph, app.log),
-    contract: [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)],
+    contract,
     validationRules,
     log: app.log,
   });
@@ -92,6 +97,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   });
   await apollo.start();
   balancing.reportUnused();
+  metrics?.watch({ instances: balancing.instances, supergraph: supergraph.status, queryPlans: () => queryPlanCounts(gateway) });
+  metrics?.useRequestHooks(app, readDocument, new Map(restRoutes.map((route) => [`${route.method} ${route.url}`, route.operation])));
   useReadiness(
     app,
     {
@@ -138,7 +145,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const bridged = bridgeRoutes(restRoutes, config.restOperationsDir);
   useRestBridge(app, apollo, { routes: bridged, cache: responseCache, deduplication });
   if (responseCache) {
-    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log });
+    useRestCacheFront(app, { routes: bridged, cache: responseCache, authenticate, rateCheck, log: app.log, metrics });
   }
   return app;
 }

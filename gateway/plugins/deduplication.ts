@@ -6,6 +6,8 @@ export interface DeduplicationOptions {
   enabled: boolean;
   /** The queries in flight to every subgraph of the gateway (one `SubgraphQueriesInFlight` for all). */
   inFlight: SubgraphQueriesInFlight;
+  /** Told of each query that joined one in flight instead of being sent (metrics). */
+  onMerged?: () => void;
 }
 
 /**
@@ -51,7 +53,7 @@ export class SubgraphQueriesInFlight {
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function useDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight }: DeduplicationOptions): FetchLike {
+export function useDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, onMerged }: DeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
   return (url, init = {}) => {
     const body = init.body;
@@ -64,7 +66,10 @@ export function useDeduplication(name: string, fetcher: FetchLike, { enabled, in
     }
     const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body}`;
     const pending = inFlight.join(key);
-    if (pending) return pending.then((response) => response.clone());
+    if (pending) {
+      onMerged?.();
+      return pending.then((response) => response.clone());
+    }
     const sent = fetcher(url, init);
     inFlight.lead(key, sent);
     return sent.then((response) => response.clone());

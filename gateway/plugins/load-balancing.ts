@@ -4,6 +4,7 @@ import { createBalancedFetch, type BalancedFetch, type HealthCheckOptions } from
 import { AppError } from '../../shared/errors';
 import type { SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { subgraphKey } from '../config';
+import type { GatewayMetrics } from '../metrics';
 import { SubgraphQueriesInFlight, useDeduplication } from './deduplication';
 import { SubgraphDataSource } from '../subgraph-data-source';
 
@@ -19,6 +20,8 @@ export interface LoadBalancingOptions {
   /** Signs the proof every subgraph requires. */
   proof: SubgraphProofSettings;
   log: FastifyBaseLogger;
+  /** Counts every attempt on an instance and every merged query. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -37,7 +40,7 @@ export function isQueryRequest(init: RequestInit): boolean {
 }
 
 /** The gateway's `buildService`: one balanced data source per subgraph. */
-export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, deduplicate, proof, log }: LoadBalancingOptions) {
+export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, deduplicate, proof, log, metrics }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
   const inFlight = new SubgraphQueriesInFlight();
@@ -54,6 +57,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
       healthChecks,
       onHealthChange: (instance, healthy) =>
         healthy ? log.info({ subgraph: name, instance }, 'subgraph instance is back') : log.warn({ subgraph: name, instance }, 'subgraph instance is down: out of rotation'),
+      onAttempt: metrics?.subgraphFetch(name),
     });
     fetches.set(name, balanced);
     log.info({ subgraph: name, urls }, 'subgraph instances');
@@ -67,7 +71,7 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
           throw error instanceof AppError ? error.toGraphQLError() : error;
         }
       },
-      { enabled: deduplicate, inFlight },
+      { enabled: deduplicate, inFlight, onMerged: metrics && (() => metrics.subgraphDeduplicated(name)) },
     );
     return new SubgraphDataSource(urls[0], fetcher, proof);
   };
@@ -82,8 +86,13 @@ export function useLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries,
   };
   /** Healthy instances per subgraph, for `/ready`. */
   const healthyInstances = () => Object.fromEntries([...fetches].map(([name, balanced]) => [name, balanced.healthyUrls()]));
+  /** Every instance of every subgraph, in rotation or not, for metrics. */
+  const instances = () => [...fetches].flatMap(([subgraph, balanced]) => {
+    const healthy = new Set(balanced.healthyUrls());
+    return balanced.urls.map((instance) => ({ subgraph, instance, healthy: healthy.has(instance) }));
+  });
   const close = () => {
     for (const balanced of fetches.values()) balanced.close();
   };
-  return { buildService, reportUnused, subgraphsAvailable, healthyInstances, close };
+  return { buildService, reportUnused, subgraphsAvailable, healthyInstances, instances, close };
 }

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GraphQLExecution } from '../../shared/graphql-http';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
+import type { GatewayMetrics } from '../metrics';
 import { operationOf, type ClientDocument } from '../graphql-documents';
 import { plainBody } from './graphql-cache-front';
 import { userOf } from './jwt-auth';
@@ -21,7 +22,11 @@ import { userOf } from './jwt-auth';
 export class InFlight<T> {
   private readonly executions = new Map<string, Promise<T>>();
 
-  constructor(private readonly shareable: (result: T) => boolean) {}
+  constructor(
+    private readonly shareable: (result: T) => boolean,
+    /** Told of each request answered with another's result (metrics). */
+    private readonly onFollowed?: () => void,
+  ) {}
 
   /**
    * Runs `execute`, or follows the execution of `key` in flight. `mayFollow` says whether this
@@ -65,6 +70,7 @@ export class InFlight<T> {
     }
     if (!this.shareable(result)) return execute();
     annotateSpan({ [SpanAttribute.deduplicated]: true });
+    this.onFollowed?.();
     return result;
   }
 }
@@ -135,11 +141,11 @@ export interface RestExecution {
  * execution on their own (token, rate limit, operation limits, the cache front), and keep their
  * own rate-limit headers.
  */
-export function useRequestDeduplication(readDocument: (query: string) => ClientDocument): RequestDeduplication {
+export function useRequestDeduplication(readDocument: (query: string) => ClientDocument, metrics?: GatewayMetrics): RequestDeduplication {
   // Only followers ask: a text is read here only when two identical requests met, and then from the reader's cache.
   const typeOf = (query: string, operationName: string | null | undefined) => operationOf(readDocument(query), operationName)?.operation;
-  const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
-  const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
+  const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete', metrics && (() => metrics.clientDeduplicated('graphql')));
+  const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single', metrics && (() => metrics.clientDeduplicated('rest')));
   // A request that arrives after a mutation was answered must see its effect (read your writes),
   // so it must not follow a read that started before: every mutation, of any user (products are
   // everyone's), ends following for what is in flight. The hooks object is one for all requests.

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { setFastPath } from '../../shared/http-app';
 import { tracingEnabled } from '../../shared/tracing';
 import { annotateSpan, nameSpanAfterRoute, SpanAttribute } from '../../shared/tracing/span';
+import type { GatewayMetrics } from '../metrics';
 import type { UserRateCheck } from './rate-limit';
 import { isCachedRead, lookUp, type BridgedRoute } from './rest-bridge';
 import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './response-cache';
@@ -16,6 +17,8 @@ export interface RestCacheFrontOptions {
   /** Counts the request against the user's rate limit; over it, Fastify answers (the 429). */
   rateCheck?: UserRateCheck;
   log: FastifyBaseLogger;
+  /** Counts the requests answered here, which Fastify never sees. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -59,7 +62,7 @@ function compile(bridged: BridgedRoute): FrontRoute {
  * then gives the usual answer (401, 400, a fresh read). Same keys, body and headers as the
  * bridge's own cached answers.
  */
-export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, rateCheck, log }: RestCacheFrontOptions): void {
+export function useRestCacheFront(app: FastifyInstance, { routes, cache, authenticate, rateCheck, log, metrics }: RestCacheFrontOptions): void {
   const front = routes.filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged)).map(compile);
 
   /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */
@@ -67,7 +70,7 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
   // Hits are the hottest path there is: what is off costs nothing on it.
   const traced = tracingEnabled();
   const logsRequests = () => log.level === 'info' || log.level === 'debug' || log.level === 'trace';
-  const answer = (response: ServerResponse, { bridged }: FrontRoute, { hit }: Lookup, userId: string): boolean => {
+  const answer = (response: ServerResponse, { bridged }: FrontRoute, { hit }: Lookup, userId: string, started: number): boolean => {
     if (!hit) return false;
     let body = rendered.get(hit);
     if (!body) rendered.set(hit, (body = Buffer.from(JSON.stringify(bridged.route.respond(hit.data)))));
@@ -78,6 +81,10 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
       annotateSpan({ [SpanAttribute.userId]: userId, [SpanAttribute.cache]: 'HIT' });
     }
     if (logsRequests()) log.info({ method: 'GET', url: response.req.url, statusCode: 200, userId, cache: 'HIT' }, 'request completed');
+    if (metrics) {
+      metrics.observeRequest('GET', bridged.route.url, bridged.route.operation, 200, (performance.now() - started) / 1000);
+      metrics.cacheLookup(bridged.route.url, true);
+    }
     return true;
   };
 
@@ -85,14 +92,14 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
    * Only hits are counted here: a miss goes on to Fastify, which counts it once. A hit over the
    * limit goes on too, and Fastify's rate limiter answers its 429.
    */
-  const answerWithin = (response: ServerResponse, route: FrontRoute, lookup: Lookup, userId: string): boolean | Promise<boolean> => {
-    if (!lookup.hit || !rateCheck) return answer(response, route, lookup, userId);
+  const answerWithin = (response: ServerResponse, route: FrontRoute, lookup: Lookup, userId: string, started: number): boolean | Promise<boolean> => {
+    if (!lookup.hit || !rateCheck) return answer(response, route, lookup, userId, started);
     const within = rateCheck(userId);
-    return typeof within === 'boolean' ? within && answer(response, route, lookup, userId) : within.then((ok) => ok && answer(response, route, lookup, userId));
+    return typeof within === 'boolean' ? within && answer(response, route, lookup, userId, started) : within.then((ok) => ok && answer(response, route, lookup, userId, started));
   };
 
   /** Looks the read up: with the in-memory store the answer is written in this same tick; Redis makes it wait. */
-  const serve = (request: IncomingMessage, response: ServerResponse, route: FrontRoute, match: RegExpExecArray, userId: string) => {
+  const serve = (request: IncomingMessage, response: ServerResponse, route: FrontRoute, match: RegExpExecArray, userId: string, started: number) => {
     const variables = () => {
       const params: Record<string, string> = {};
       route.params.forEach((name, index) => (params[name] = match[index + 1]!));
@@ -100,19 +107,20 @@ export function useRestCacheFront(app: FastifyInstance, { routes, cache, authent
     };
     // The path determines the variables, so the path and the user name the cached read.
     const found = lookUp(cache, route.bridged, variables, userId, `${route.bridged.route.url}\n${request.url}\n${userId}`);
-    return found instanceof Promise ? found.then((lookup) => answerWithin(response, route, lookup, userId)) : answerWithin(response, route, found, userId);
+    return found instanceof Promise ? found.then((lookup) => answerWithin(response, route, lookup, userId, started)) : answerWithin(response, route, found, userId, started);
   };
 
   setFastPath(app, (request: IncomingMessage, response: ServerResponse) => {
     // While the app closes, the fast-path slot hands every request to Fastify, which answers 503.
     if (request.method !== 'GET') return false;
+    const started = metrics ? performance.now() : 0;
     const url = request.url ?? '';
     for (const route of front) {
       const match = route.pattern.exec(url);
       if (!match) continue;
       const userId = authenticate(authorizationOf(request));
       if (userId === undefined) return false;
-      return serve(request, response, route, match, userId);
+      return serve(request, response, route, match, userId, started);
     }
     return false;
   });
