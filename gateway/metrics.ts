@@ -62,12 +62,15 @@ export class GatewayMetrics {
     this.subgraphFollowers = childrenOf(
       new Counter({ name: 'gateway_subgraph_deduplicated_total', help: 'Subgraph queries not sent because an identical one was in flight, by subgraph', labelNames: ['subgraph'], registers }),
     );
+    // Exported at 0 from the start, so a rate over them is 0 rather than no data.
+    this.clientFollowers('graphql').inc(0);
+    this.clientFollowers('rest').inc(0);
     this.rateLimited = childrenOf(new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused 429 by the rate limits, by route', labelNames: ['route'], registers }));
     this.fetches = childrenOf(
       new Histogram({
         name: 'gateway_subgraph_fetch_duration_seconds',
         help: 'Attempts of subgraph calls, by subgraph, instance and outcome (ok, refused, closing, timeout, failed), in seconds',
-        labelNames: ['subgraph', 'instance', 'outcome'],
+        labelNames: ['subgraph', 'subgraph_instance', 'outcome'],
         buckets: DURATION_BUCKETS,
         registers,
       }),
@@ -122,8 +125,12 @@ export class GatewayMetrics {
     this.subgraphFollowers(subgraph).inc();
   }
 
-  /** The observer of one subgraph's calls; instances are labelled `host:port`. */
+  /**
+   * The observer of one subgraph's calls; instances are labelled `subgraph_instance="host:port"`
+   * (not `instance`, which Prometheus sets to the scraped target).
+   */
   subgraphFetch(subgraph: string): FetchObserver {
+    this.subgraphFollowers(subgraph).inc(0);
     const hosts = new Map<string, string>();
     return (url, outcome, seconds) => {
       let host = hosts.get(url);
@@ -138,12 +145,12 @@ export class GatewayMetrics {
     new Gauge({
       name: 'gateway_subgraph_instance_up',
       help: 'Subgraph instances in rotation (1) or ejected by health checks or refused connections (0); across cluster workers, the lowest',
-      labelNames: ['subgraph', 'instance'],
+      labelNames: ['subgraph', 'subgraph_instance'],
       aggregator: 'min',
       registers,
       collect() {
         this.reset();
-        for (const { subgraph, instance, healthy } of sources.instances()) this.set({ subgraph, instance: new URL(instance).host }, healthy ? 1 : 0);
+        for (const { subgraph, instance, healthy } of sources.instances()) this.set({ subgraph, subgraph_instance: new URL(instance).host }, healthy ? 1 : 0);
       },
     });
     new Gauge({

@@ -40,6 +40,8 @@ export function useSubgraphMetrics<T>(app: FastifyInstance, service: string, res
     const wrapped: Record<string, unknown> = { ...fields };
     for (const [field, resolve] of Object.entries(fields)) {
       if (typeof resolve !== 'function' || !(ROOT_TYPES.has(type) || field === '__resolveReference')) continue;
+      // Exported at 0 from the start: an error rate of a field that never failed is 0, not no data.
+      for (const outcome of ['ok', 'error']) histogram.zero({ field: `${type}.${field}`, outcome });
       const ok = child(`${type}.${field}`, 'ok');
       const failed = child(`${type}.${field}`, 'error');
       wrapped[field] = timedResolver(resolve as (...args: unknown[]) => unknown, ok, failed);

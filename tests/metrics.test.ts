@@ -213,18 +213,18 @@ test('an instance that refuses its connection is ejected: its gauge drops to 0 a
   const dead = new URL(stack.productUrls[1]!).host;
   const alive = new URL(stack.productUrls[0]!).host;
   const before = await metricsOf('gateway');
-  expect(select(before, 'gateway_subgraph_instance_up', { subgraph: 'product' }).map(({ labels, value }) => [labels.instance, value]).sort()).toEqual(
+  expect(select(before, 'gateway_subgraph_instance_up', { subgraph: 'product' }).map(({ labels, value }) => [labels.subgraph_instance, value]).sort()).toEqual(
     [[alive, 1], [dead, 1]].sort(),
   );
   await stack.killProduct(1);
   // Two writes: round-robin sends one of them to the dead instance first, which refuses; it is retried on the other.
   for (const name of ['Pen', 'Ink']) expect((await stack.gateway.post('/products', { name, supply_price: 10 }, { token })).status).toBe(200);
   const after = await metricsOf('gateway');
-  expect(select(after, 'gateway_subgraph_instance_up', { subgraph: 'product', instance: dead })[0]?.value).toBe(0);
-  expect(select(after, 'gateway_subgraph_instance_up', { subgraph: 'product', instance: alive })[0]?.value).toBe(1);
+  expect(select(after, 'gateway_subgraph_instance_up', { subgraph: 'product', subgraph_instance: dead })[0]?.value).toBe(0);
+  expect(select(after, 'gateway_subgraph_instance_up', { subgraph: 'product', subgraph_instance: alive })[0]?.value).toBe(1);
   const moved = (labels: Record<string, string>) => total(after, FETCHES, labels) - total(before, FETCHES, labels);
-  expect(moved({ subgraph: 'product', instance: dead, outcome: 'refused' })).toBe(1);
-  expect(moved({ subgraph: 'product', instance: alive, outcome: 'ok' })).toBe(2);
+  expect(moved({ subgraph: 'product', subgraph_instance: dead, outcome: 'refused' })).toBe(1);
+  expect(moved({ subgraph: 'product', subgraph_instance: alive, outcome: 'ok' })).toBe(2);
 });
 
 test('no label names an id or a user: routes are patterns, operations known names, every family typed', () => {
@@ -241,7 +241,7 @@ test('no label names an id or a user: routes are patterns, operations known name
       for (const [name, value] of Object.entries(sample.labels)) {
         expect(value).not.toContain('metrics-user');
         // Ours only (Node's carry its version numbers); instance ports, statuses, bucket bounds and hashes are numbers by nature.
-        if (!/^(gateway|subgraph)_/.test(sample.name) || ['instance', 'status', 'le', 'hash'].includes(name)) continue;
+        if (!/^(gateway|subgraph)_/.test(sample.name) || ['subgraph_instance', 'status', 'le', 'hash'].includes(name)) continue;
         expect([name, value.split(/[^0-9]/).filter((part) => ids.includes(part))]).toEqual([name, []]);
       }
     }
