@@ -143,9 +143,20 @@ export function readHttpSettings(env: EnvReader, defaults: { host: string; port:
   return {
     host: env.string('HOST', defaults.host),
     port: env.port('PORT', defaults.port),
-    metricsPort: env.raw('METRICS_PORT') === 'off' ? undefined : env.port('METRICS_PORT', defaults.metricsPort),
+    metricsPort: readMetricsPort(env, defaults.metricsPort),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: env.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     heapGrowthPercent: env.int('HEAP_GROWTH_PERCENT', 100, { min: 0, max: 1000 }),
   };
+}
+
+/** `METRICS_PORT`: a port (0 picks a free one), or "off" for no metrics listener at all. */
+function readMetricsPort(env: EnvReader, fallback: number): number | undefined {
+  const value = env.raw('METRICS_PORT');
+  if (value === 'off') return undefined;
+  if (value !== undefined && !(/^\d+$/.test(value) && Number(value) <= 65535)) {
+    env.problem(`METRICS_PORT must be "off" or a port from 0 to 65535, got "${value}"`);
+    return fallback;
+  }
+  return value === undefined ? fallback : Number(value);
 }
