@@ -1,9 +1,10 @@
 import type { ApolloGateway } from '@apollo/gateway';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, type DocumentNode } from 'graphql';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FetchOutcome } from '../shared/balanced-fetch';
-import { childrenOf, DURATION_BUCKETS, requestHistogram, routeLabel, type RequestObserver, useMetrics } from '../shared/metrics';
+import { FastCounter, FastHistogram } from '../shared/fast-metrics';
+import { DURATION_BUCKETS, requestHistogram, routeLabel, type RequestObserver, useMetrics } from '../shared/metrics';
 import { PlanExecutingGateway } from './execution/executor';
 import { operationOf, type ClientDocument } from './graphql-documents';
 import type { SupergraphStatus } from './supergraph/hot-reload';
@@ -34,47 +35,37 @@ export type FetchObserver = (instanceUrl: string, outcome: FetchOutcome, seconds
 export class GatewayMetrics {
   /** For answers given before Fastify routes a request (the REST cache front). */
   readonly observeRequest: RequestObserver;
-  private readonly cacheResults: (route: string, result: string) => Counter.Internal;
-  private readonly cacheStores: Counter;
-  private readonly invalidations: (type: string) => Counter.Internal;
-  private readonly clientFollowers: (via: string) => Counter.Internal;
-  private readonly subgraphFollowers: (subgraph: string) => Counter.Internal;
-  private readonly rateLimited: (route: string) => Counter.Internal;
-  private readonly fetches: (subgraph: string, instance: string, outcome: string) => Histogram.Internal<string>;
+  private readonly cacheResults: FastCounter;
+  private readonly cacheStores: FastCounter;
+  private readonly invalidations: FastCounter;
+  private readonly clientFollowers: FastCounter;
+  private readonly subgraphFollowers: FastCounter;
+  private readonly rateLimited: FastCounter;
+  private readonly fetches: FastHistogram;
 
   constructor(
     private readonly registry: Registry,
     /** Names of the REST bridge's and the client's operations: the only operation label values but `other` and `none`. */
     private readonly knownOperations: ReadonlySet<string>,
   ) {
-    const registers = [registry];
     this.observeRequest = requestHistogram(registry, 'gateway', true);
-    this.cacheResults = childrenOf(
-      new Counter({ name: 'gateway_response_cache_requests_total', help: 'Responses the response cache could serve, by route and result (hit or miss)', labelNames: ['route', 'result'], registers }),
+    this.cacheResults = new FastCounter('gateway_response_cache_requests_total', 'Responses the response cache could serve, by route and result (hit or miss)', ['route', 'result'], registry);
+    this.cacheStores = new FastCounter('gateway_response_cache_stores_total', 'Responses stored in the response cache', [], registry);
+    this.invalidations = new FastCounter('gateway_response_cache_invalidations_total', 'Cache tags a mutation bumped, by entity type', ['type'], registry);
+    this.clientFollowers = new FastCounter('gateway_client_deduplicated_total', 'Client requests answered by an identical execution in flight, by entry (graphql or rest)', ['via'], registry);
+    this.subgraphFollowers = new FastCounter('gateway_subgraph_deduplicated_total', 'Subgraph queries not sent because an identical one was in flight, by subgraph', ['subgraph'], registry);
+    this.rateLimited = new FastCounter('gateway_rate_limited_total', 'Requests refused 429 by the rate limits, by route', ['route'], registry);
+    this.fetches = new FastHistogram(
+      'gateway_subgraph_fetch_duration_seconds',
+      'Attempts of subgraph calls, by subgraph, instance and outcome (ok, refused, closing, timeout, failed), in seconds',
+      ['subgraph', 'subgraph_instance', 'outcome'],
+      DURATION_BUCKETS,
+      registry,
     );
-    this.cacheStores = new Counter({ name: 'gateway_response_cache_stores_total', help: 'Responses stored in the response cache', registers });
-    this.invalidations = childrenOf(
-      new Counter({ name: 'gateway_response_cache_invalidations_total', help: 'Cache tags a mutation bumped, by entity type', labelNames: ['type'], registers }),
-    );
-    this.clientFollowers = childrenOf(
-      new Counter({ name: 'gateway_client_deduplicated_total', help: 'Client requests answered by an identical execution in flight, by entry (graphql or rest)', labelNames: ['via'], registers }),
-    );
-    this.subgraphFollowers = childrenOf(
-      new Counter({ name: 'gateway_subgraph_deduplicated_total', help: 'Subgraph queries not sent because an identical one was in flight, by subgraph', labelNames: ['subgraph'], registers }),
-    );
-    // Exported at 0 from the start, so a rate over them is 0 rather than no data.
-    this.clientFollowers('graphql').inc(0);
-    this.clientFollowers('rest').inc(0);
-    this.rateLimited = childrenOf(new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused 429 by the rate limits, by route', labelNames: ['route'], registers }));
-    this.fetches = childrenOf(
-      new Histogram({
-        name: 'gateway_subgraph_fetch_duration_seconds',
-        help: 'Attempts of subgraph calls, by subgraph, instance and outcome (ok, refused, closing, timeout, failed), in seconds',
-        labelNames: ['subgraph', 'subgraph_instance', 'outcome'],
-        buckets: DURATION_BUCKETS,
-        registers,
-      }),
-    );
+    // Exported at 0 from the start (a child exists once asked for), so a rate over them is 0 rather than no data.
+    this.cacheStores.labels();
+    this.clientFollowers.labels('graphql');
+    this.clientFollowers.labels('rest');
   }
 
   /** Observes every request Fastify answers, with its cache result and rate-limit refusal. */
@@ -89,7 +80,7 @@ export class GatewayMetrics {
   }
 
   private afterResponse(route: string, reply: FastifyReply): void {
-    if (reply.statusCode === 429) this.rateLimited(route).inc();
+    if (reply.statusCode === 429) this.rateLimited.labels(route).inc();
     const cache = reply.getHeader('x-cache');
     if (cache === 'HIT' || cache === 'MISS') this.cacheLookup(route, cache === 'HIT');
   }
@@ -104,25 +95,35 @@ export class GatewayMetrics {
     return typeof name === 'string' && this.knownOperations.has(name) ? name : OTHER_OPERATION;
   }
 
+  /** A cached read the fast path answered on `route`: its request and its hit, with their series looked up once. */
+  fastPathHit(route: string, operation: string): (seconds: number) => void {
+    const request = this.observeRequest.child('GET', route, operation, 200);
+    const hit = this.cacheResults.labels(route, 'hit');
+    return (seconds) => {
+      request.observe(seconds);
+      hit.inc();
+    };
+  }
+
   cacheLookup(route: string, hit: boolean): void {
-    this.cacheResults(route, hit ? 'hit' : 'miss').inc();
+    this.cacheResults.labels(route, hit ? 'hit' : 'miss').inc();
   }
 
   cacheStored(): void {
-    this.cacheStores.inc();
+    this.cacheStores.labels().inc();
   }
 
   /** `tags` as cache-tags.ts writes them, `Type:id`: counted by type, the id dropped. */
   cacheInvalidated(tags: readonly string[]): void {
-    for (const tag of tags) this.invalidations(tag.slice(0, tag.indexOf(':'))).inc();
+    for (const tag of tags) this.invalidations.labels(tag.slice(0, tag.indexOf(':'))).inc();
   }
 
   clientDeduplicated(via: 'graphql' | 'rest'): void {
-    this.clientFollowers(via).inc();
+    this.clientFollowers.labels(via).inc();
   }
 
   subgraphDeduplicated(subgraph: string): void {
-    this.subgraphFollowers(subgraph).inc();
+    this.subgraphFollowers.labels(subgraph).inc();
   }
 
   /**
@@ -130,12 +131,12 @@ export class GatewayMetrics {
    * (not `instance`, which Prometheus sets to the scraped target).
    */
   subgraphFetch(subgraph: string): FetchObserver {
-    this.subgraphFollowers(subgraph).inc(0);
+    this.subgraphFollowers.labels(subgraph);
     const hosts = new Map<string, string>();
     return (url, outcome, seconds) => {
       let host = hosts.get(url);
       if (host === undefined) hosts.set(url, (host = new URL(url).host));
-      this.fetches(subgraph, host, outcome).observe(seconds);
+      this.fetches.labels(subgraph, host, outcome).observe(seconds);
     };
   }
 

@@ -2,8 +2,9 @@ import cluster from 'node:cluster';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AggregatorRegistry, collectDefaultMetrics, Histogram, Registry, type PrometheusContentType } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Registry, type PrometheusContentType } from 'prom-client';
 import { errorCatalogue, restErrorBody, statusOf, type ErrorCode } from './errors';
+import { FastHistogram, type HistogramChild } from './fast-metrics';
 
 /**
  * Prometheus metrics of one process (docs/operations.md#metrics): a registry per app, served on a
@@ -30,22 +31,12 @@ export function metricsOf(app: FastifyInstance): Registry | undefined {
 }
 
 /**
- * The child of a labelled metric for a list of label values, made once: prom-client validates and
- * looks labels up on every `labels()` call, which a hot path should not pay per request. Label
- * values are bounded by the callers (route patterns, known names), so the map is too.
+ * Records one answered request: its method, route pattern, operation label and status, and how
+ * long it took. `child` is the histogram of one such label set, for a caller that knows it ahead.
  */
-export function childrenOf<C>(metric: { labels(...values: string[]): C }): (...values: string[]) => C {
-  const children = new Map<string, C>();
-  return (...values) => {
-    const key = values.join('\u0001');
-    let child = children.get(key);
-    if (child === undefined) children.set(key, (child = metric.labels(...values)));
-    return child;
-  };
-}
-
-/** Records one answered request: its method, route pattern, operation label and status, and how long it took. */
-export type RequestObserver = (method: string, route: string, operation: string, status: number, seconds: number) => void;
+export type RequestObserver = ((method: string, route: string, operation: string, status: number, seconds: number) => void) & {
+  child(method: string, route: string, operation: string, status: number): HistogramChild;
+};
 
 /** The route label of a request: its pattern (never its URL, which carries ids), `graphql`, or `unmatched`. */
 export function routeLabel(url: string | undefined): string {
@@ -59,17 +50,13 @@ export function routeLabel(url: string | undefined): string {
  */
 export function requestHistogram(registry: Registry, prefix: string, withOperation: boolean): RequestObserver {
   const labelNames = withOperation ? ['method', 'route', 'operation', 'status'] : ['method', 'route', 'status'];
-  const histogram = new Histogram({
-    name: `${prefix}_http_request_duration_seconds`,
-    help: `Requests answered by the ${prefix}, by method, route pattern${withOperation ? ', GraphQL operation' : ''} and status, in seconds`,
-    labelNames,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const child = childrenOf(histogram);
-  return withOperation
-    ? (method, route, operation, status, seconds) => child(method, route, operation, statusText(status)).observe(seconds)
-    : (method, route, _operation, status, seconds) => child(method, route, statusText(status)).observe(seconds);
+  const help = `Requests answered by the ${prefix}, by method, route pattern${withOperation ? ', GraphQL operation' : ''} and status, in seconds`;
+  const histogram = new FastHistogram(`${prefix}_http_request_duration_seconds`, help, labelNames, DURATION_BUCKETS, registry);
+  const child = withOperation
+    ? (method: string, route: string, operation: string, status: number) => histogram.labels(method, route, operation, statusText(status))
+    : (method: string, route: string, _operation: string, status: number) => histogram.labels(method, route, statusText(status));
+  const observe = (method: string, route: string, operation: string, status: number, seconds: number) => child(method, route, operation, status).observe(seconds);
+  return Object.assign(observe, { child });
 }
 
 const STATUS_TEXT = new Map<number, string>();

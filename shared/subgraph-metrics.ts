@@ -1,9 +1,10 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { DataSource, EntitySubscriberInterface } from 'typeorm';
 import type { AfterQueryEvent } from 'typeorm/subscriber/event/QueryEvent';
-import { childrenOf, DURATION_BUCKETS, metricsOf, requestHistogram, useMetrics, useRequestMetrics } from './metrics';
+import { FastCounter, FastHistogram, type HistogramChild } from './fast-metrics';
+import { DURATION_BUCKETS, metricsOf, requestHistogram, useMetrics, useRequestMetrics } from './metrics';
 
 /**
  * A subgraph's series (docs/operations.md#metrics): its requests by route pattern, its resolvers,
@@ -23,14 +24,13 @@ const ROOT_TYPES = new Set(['Query', 'Mutation']);
 export function useSubgraphMetrics<T>(app: FastifyInstance, service: string, resolvers: GraphQLResolverMap<T>): GraphQLResolverMap<T> {
   const registry = useMetrics(app, service);
   useRequestMetrics(app, requestHistogram(registry, 'subgraph', false));
-  const histogram = new Histogram({
-    name: 'subgraph_resolver_duration_seconds',
-    help: 'Root-field and entity-reference resolvers, by Type.field and outcome (ok or error), in seconds',
-    labelNames: ['field', 'outcome'],
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const child = childrenOf(histogram);
+  const histogram = new FastHistogram(
+    'subgraph_resolver_duration_seconds',
+    'Root-field and entity-reference resolvers, by Type.field and outcome (ok or error), in seconds',
+    ['field', 'outcome'],
+    DURATION_BUCKETS,
+    registry,
+  );
   const timed: GraphQLResolverMap<T> = {};
   for (const [type, fields] of Object.entries(resolvers)) {
     if (!fields || typeof fields !== 'object' || fields.constructor !== Object) {
@@ -40,10 +40,9 @@ export function useSubgraphMetrics<T>(app: FastifyInstance, service: string, res
     const wrapped: Record<string, unknown> = { ...fields };
     for (const [field, resolve] of Object.entries(fields)) {
       if (typeof resolve !== 'function' || !(ROOT_TYPES.has(type) || field === '__resolveReference')) continue;
-      // Exported at 0 from the start: an error rate of a field that never failed is 0, not no data.
-      for (const outcome of ['ok', 'error']) histogram.zero({ field: `${type}.${field}`, outcome });
-      const ok = child(`${type}.${field}`, 'ok');
-      const failed = child(`${type}.${field}`, 'error');
+      // Both made now, so both are exported from the start: an error rate of a field that never failed is 0, not no data.
+      const ok = histogram.labels(`${type}.${field}`, 'ok');
+      const failed = histogram.labels(`${type}.${field}`, 'error');
       wrapped[field] = timedResolver(resolve as (...args: unknown[]) => unknown, ok, failed);
     }
     timed[type] = wrapped as GraphQLResolverMap<T>[string];
@@ -51,7 +50,7 @@ export function useSubgraphMetrics<T>(app: FastifyInstance, service: string, res
   return timed;
 }
 
-function timedResolver(resolve: (...args: unknown[]) => unknown, ok: Histogram.Internal<string>, failed: Histogram.Internal<string>) {
+function timedResolver(resolve: (...args: unknown[]) => unknown, ok: HistogramChild, failed: HistogramChild) {
   return function (this: unknown, ...args: unknown[]) {
     const started = performance.now();
     const took = () => (performance.now() - started) / 1000;
@@ -95,21 +94,18 @@ function statementOf(query: string): string {
 export function useDatabaseMetrics(app: FastifyInstance, dataSource: DataSource): void {
   const registry = metricsOf(app);
   if (!registry) return;
-  const registers = [registry];
-  const durations = childrenOf(
-    new Histogram({
-      name: 'subgraph_db_query_duration_seconds',
-      help: 'Database queries that succeeded, by statement kind, in seconds (measured in whole ms by TypeORM)',
-      labelNames: ['statement'],
-      buckets: DURATION_BUCKETS,
-      registers,
-    }),
+  const durations = new FastHistogram(
+    'subgraph_db_query_duration_seconds',
+    'Database queries that succeeded, by statement kind, in seconds (measured in whole ms by TypeORM)',
+    ['statement'],
+    DURATION_BUCKETS,
+    registry,
   );
-  const failures = childrenOf(new Counter({ name: 'subgraph_db_query_errors_total', help: 'Database queries that failed, by statement kind', labelNames: ['statement'], registers }));
+  const failures = new FastCounter('subgraph_db_query_errors_total', 'Database queries that failed, by statement kind', ['statement'], registry);
   const subscriber: EntitySubscriberInterface = {
     afterQuery({ query, success, executionTime }: AfterQueryEvent) {
-      if (success && executionTime !== undefined) durations(statementOf(query)).observe(executionTime / 1000);
-      else if (!success) failures(statementOf(query)).inc();
+      if (success && executionTime !== undefined) durations.labels(statementOf(query)).observe(executionTime / 1000);
+      else if (!success) failures.labels(statementOf(query)).inc();
     },
   };
   // TypeORM's broadcaster reads this list at every query; the data source is connected already.
