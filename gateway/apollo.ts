@@ -13,17 +13,27 @@ import { clientContract, restContract } from './supergraph/contract';
 import { useSupergraphHotReload } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
 
+/** The operations the gateway serves for its own clients (REST bridge and client documents), which every supergraph must answer. */
+export function gatewayContract(config: GatewayConfig) {
+  return [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)];
+}
+
 /**
  * Apollo Gateway on the hot-reloaded supergraph, and the Apollo Server the pipeline builds around
  * it with the stages' Apollo sides (`apolloServer`).
  */
-export function createApolloGateway(config: GatewayConfig, buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource, log: FastifyBaseLogger) {
+export function createApolloGateway(
+  config: GatewayConfig,
+  buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource,
+  log: FastifyBaseLogger,
+  contract = gatewayContract(config),
+) {
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
   const supergraph = useSupergraphHotReload({
     origin: supergraphOrigin(config.supergraph, log),
-    contract: [...restContract(restRoutes, config.restOperationsDir), ...clientContract(CLIENT_OPERATIONS_DIR)],
+    contract,
     validationRules,
     log,
   });
@@ -45,5 +55,5 @@ export function createApolloGateway(config: GatewayConfig, buildService: (endpoi
       formatError: maskErrors(log),
       includeStacktraceInErrorResponses: false,
     });
-  return { supergraph, apolloServer };
+  return { supergraph, gateway, apolloServer };
 }
