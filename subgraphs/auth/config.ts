@@ -4,7 +4,7 @@ import { readJwtSettings, type JwtSettings } from '../../shared/jwt';
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface AuthConfig {
-  /** `HOST` @default "127.0.0.1"; `PORT` @default 19095 */
+  /** `HOST` @default "127.0.0.1"; `PORT` @default 19095; `METRICS_PORT` @default 19195 */
   http: HttpSettings;
   /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_TTL_SECONDS`, `JWT_CLOCK_TOLERANCE_SECONDS` */
   jwt: JwtSettings;
@@ -16,7 +16,7 @@ export function loadAuthConfig(env: Env = process.env): Readonly<AuthConfig> {
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
   return reader.finish({
-    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19095 }),
+    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19095, metricsPort: 19195 }),
     jwt: readJwtSettings(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),
   });
