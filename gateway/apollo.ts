@@ -15,26 +15,34 @@ import { useSupergraphHotReload } from './supergraph/hot-reload';
 import { supergraphOrigin } from './supergraph/origin';
 
 /**
+ * The operations the gateway serves for its clients, which every supergraph must answer: the REST
+ * bridge's, the typed client's, and the other clients' `trusted` documents.
+ */
+export function gatewayContract(config: GatewayConfig, trusted: TrustedDocuments) {
+  return [
+    ...restContract(restRoutes, config.restOperationsDir),
+    ...clientContract(CLIENT_OPERATIONS_DIR),
+    ...manifestContract(trusted.entries(), CLIENT_MANIFEST_FILE),
+  ];
+}
+
+/**
  * Apollo Gateway on the hot-reloaded supergraph, and the Apollo Server the pipeline builds around
- * it with the stages' Apollo sides (`apolloServer`). A new supergraph must keep serving the REST
- * bridge's and the typed client's operations, and the other clients' `trusted` documents.
+ * it with the stages' Apollo sides (`apolloServer`). A new supergraph must keep serving the
+ * `contract` (`gatewayContract`).
  */
 export function createApolloGateway(
   config: GatewayConfig,
   buildService: (endpoint: ServiceEndpointDefinition) => GraphQLDataSource,
-  trusted: TrustedDocuments,
   log: FastifyBaseLogger,
+  contract: ReturnType<typeof gatewayContract>,
 ) {
   // Apollo Gateway reads this switch from the environment only, when it is constructed.
   process.env.APOLLO_TELEMETRY_DISABLED = config.apolloTelemetry ? 'false' : 'true';
   const validationRules = [knownOperationTypesRule, ...operationLimitRules(config.operationLimits)];
   const supergraph = useSupergraphHotReload({
     origin: supergraphOrigin(config.supergraph, log),
-    contract: [
-      ...restContract(restRoutes, config.restOperationsDir),
-      ...clientContract(CLIENT_OPERATIONS_DIR),
-      ...manifestContract(trusted.entries(), CLIENT_MANIFEST_FILE),
-    ],
+    contract,
     validationRules,
     log,
   });
@@ -58,5 +66,5 @@ export function createApolloGateway(
       formatError: maskErrors(log),
       includeStacktraceInErrorResponses: false,
     });
-  return { supergraph, apolloServer };
+  return { supergraph, gateway, apolloServer };
 }

@@ -13,7 +13,7 @@ import type { PersistedDocumentsSettings } from './plugins/trusted-documents';
 import { CLIENT_MANIFEST_FILE } from './persisted-documents';
 
 export interface GatewayConfig {
-  /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091 */
+  /** `HOST` @default "0.0.0.0" (the gateway is the public entry point); `PORT` @default 19091; `METRICS_PORT` @default 19191 */
   http: HttpSettings;
   /** Where the supergraph comes from, and how a new one is picked up without a restart (docs/architecture.md#supergraph-hot-reload). */
   supergraph: SupergraphSettings;
@@ -234,7 +234,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
   const rateLimit = readRateLimit(reader);
   const subgraphUrls = readSubgraphUrls(reader, env);
   return reader.finish({
-    http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091 }),
+    http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091, metricsPort: 19191 }),
     supergraph: readSupergraphSettings(reader),
     subgraphUrls,
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),

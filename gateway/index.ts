@@ -18,6 +18,7 @@ if (readWorkerCount(new EnvReader(process.env), 'GATEWAY_WORKERS') === 1) {
       (require('../shared/tracing/config') as typeof import('../shared/tracing/config')).loadTracingSettings();
       return (require('./config') as typeof import('./config')).loadGatewayConfig().workers;
     },
+    metrics: () => (require('./config') as typeof import('./config')).loadGatewayConfig().http,
     serve: () => require('./serve'),
     // Each worker reloads its supergraph on SIGHUP (gateway/supergraph/hot-reload.ts).
     forwardSignals: ['SIGHUP'],

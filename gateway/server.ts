@@ -3,9 +3,10 @@ import { CLIENT_OPERATIONS_DIR, playgroundTabs } from '../schema/operations/clie
 import { createCacheStore } from '../shared/cache-store';
 import { GRAPHQL_PATH } from '../shared/error-response';
 import { createHttpApp } from '../shared/http-app';
-import { createApolloGateway } from './apollo';
+import { createApolloGateway, gatewayContract } from './apollo';
 import type { GatewayConfig } from './config';
 import { createDocumentReader } from './graphql-documents';
+import { createGatewayMetrics, queryPlanCounts } from './metrics';
 import { loadTrustedDocuments } from './persisted-documents';
 import { usePipeline } from './pipeline';
 import { useClientDeduplication } from './plugins/client-deduplication';
@@ -17,6 +18,7 @@ import { useOperationLimits } from './plugins/operation-limits';
 import { usePlayground } from './plugins/playground';
 import { useRateLimit } from './plugins/rate-limit';
 import { useRequestLog } from './plugins/request-log';
+import { useRequestMetrics } from './plugins/request-metrics';
 import { ResponseCache, useAfterWrite, useCachedReadFastPath, useResponseCache } from './plugins/response-cache';
 import { bridgeRoutes, loadOperations, useRestBridge } from './plugins/rest-bridge';
 import { ONLY_MODE_NOTICE, useTrustedDocuments } from './plugins/trusted-documents';
@@ -46,20 +48,23 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const trustedDocuments = loadTrustedDocuments(config.persistedDocuments.manifests, storedTexts);
   const app = createHttpApp(config.http, { ownRequestLog: true });
   const { log } = app;
+  const contract = gatewayContract(config, trustedDocuments);
+  // With METRICS_PORT off nothing is counted.
+  const metrics = config.http.metricsPort === undefined ? undefined : createGatewayMetrics(app, contract.map(({ document }) => document));
   const cacheStore = createCacheStore(config.cache, log, 'gateway');
   app.addHook('onClose', () => cacheStore.close());
-  const cache = config.responseCache ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log }) : undefined;
+  const cache = config.responseCache ? new ResponseCache({ store: cacheStore, maxTtlSeconds: config.responseCacheMaxTtlSeconds, log, metrics }) : undefined;
   // Every look into a client's document before Apollo's goes through it, within the limits.
   const readDocument = createDocumentReader(config.operationLimits);
-  const deduplication = config.clientDeduplication ? useClientDeduplication(readDocument) : undefined;
+  const deduplication = config.clientDeduplication ? useClientDeduplication(readDocument, metrics) : undefined;
   const subgraphQueries = new SubgraphQueriesInFlight();
   const afterWrite = useAfterWrite({ cache, clientDeduplication: deduplication, subgraphQueries });
   const { subgraphUrls, upstreamTimeoutMs, upstreamReadRetries: readRetries, healthChecks } = config;
-  const balancing = createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log });
+  const balancing = createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log, metrics });
   app.addHook('onClose', async () => balancing.close());
   const services = { fetchOf: balancing.fetchOf, deduplicate: config.subgraphDeduplication, proof: config.subgraphProof };
-  const buildService = subgraphServices({ ...services, inFlight: subgraphQueries, writeAnswered: afterWrite.subgraphAnswered });
-  const { supergraph, apolloServer } = createApolloGateway(config, buildService, trustedDocuments, log);
+  const buildService = subgraphServices({ ...services, inFlight: subgraphQueries, writeAnswered: afterWrite.subgraphAnswered, metrics });
+  const { supergraph, gateway, apolloServer } = createApolloGateway(config, buildService, log, contract);
   const routes = bridgeRoutes(restRoutes, config.restOperationsDir);
   const publicRootFields = ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])];
   // Fetches the issuers' JWKS in the background from here on: the gateway starts without waiting for them.
@@ -91,7 +96,8 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     app,
     [
       requestLog,
-      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog }),
+      metrics && useRequestMetrics(metrics, { readDocument, restRoutes }),
+      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog, metrics }),
       health,
       rateLimit, // before authentication: bad tokens count against their IP
       config.graphqlIde && usePlayground(tabs), // before authentication: a browser gets the page without a token
@@ -107,5 +113,6 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     { apollo: apolloServer },
   );
   balancing.reportUnused();
+  metrics?.watch({ instances: balancing.instances, supergraph: supergraph.status, queryPlans: () => queryPlanCounts(gateway) });
   return app;
 }

@@ -39,7 +39,15 @@ export interface BalancedFetchOptions {
   healthChecks?: HealthCheckOptions;
   /** Told when an instance goes down or comes back. */
   onHealthChange?: (url: string, healthy: boolean) => void;
+  /** Told of every attempt on an instance: how it ended and how long it took, in seconds (metrics). */
+  onAttempt?: (url: string, outcome: FetchOutcome, seconds: number) => void;
 }
+
+/**
+ * How one attempt on one instance ended: answered; answered as a stopping server; connection
+ * refused (or unreachable); timed out; failed otherwise (a reset connection).
+ */
+export type FetchOutcome = 'ok' | 'closing' | 'refused' | 'timeout' | 'failed';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<AnswerResponse>;
 
@@ -70,7 +78,7 @@ interface Instance {
  * nothing; health checks bring it back. When no instance answers, UPSTREAM_UNAVAILABLE.
  */
 export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetch {
-  const { name, urls, timeoutMs, retries = 0, isIdempotent = () => false, healthChecks, onHealthChange } = options;
+  const { name, urls, timeoutMs, retries = 0, isIdempotent = () => false, healthChecks, onHealthChange, onAttempt } = options;
   if (urls.length === 0) throw new Error(`${name}: at least one URL is required`);
   const instances: Instance[] = urls.map((url) => ({ url, healthUrl: new URL('/health', url).toString(), healthy: true, failures: 0 }));
   let closed = false;
@@ -108,6 +116,7 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     schedule(instance);
   };
   for (const instance of instances) schedule(instance);
+  const report = (instance: Instance, outcome: FetchOutcome, started: number) => onAttempt?.(instance.url, outcome, (performance.now() - started) / 1000);
 
   const balanced = async (_url: string, init: RequestInit = {}): Promise<AnswerResponse> => {
     const start = cursor;
@@ -121,8 +130,10 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
     let failure: unknown;
     for (let index = 0; candidates.length > 0; ) {
       const instance = candidates[index % candidates.length]!;
+      const started = onAttempt ? performance.now() : 0;
       try {
         const answer = await sendHttp(instance.url, init, timeoutMs);
+        report(instance, answer.status === CLOSING_STATUS ? 'closing' : 'ok', started);
         if (answer.status !== CLOSING_STATUS) {
           if (!instance.healthy) markUp(instance);
           return new AnswerResponse(answer, instance.url);
@@ -130,6 +141,7 @@ export function createBalancedFetch(options: BalancedFetchOptions): BalancedFetc
         markDown(instance);
         candidates.splice(index % candidates.length, 1);
       } catch (error) {
+        report(instance, isConnectError(error) ? 'refused' : isTimeout(error) ? 'timeout' : 'failed', started);
         if (isConnectError(error)) {
           markDown(instance);
           candidates.splice(index % candidates.length, 1);
@@ -189,7 +201,11 @@ function isConnectError(error: unknown): boolean {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+function isTimeout(error: unknown): boolean {
+  return TIMEOUT_CODES.has(String(errorCode(error))) || (error instanceof DOMException && error.name === 'TimeoutError');
+}
+
 function upstreamError(name: string, error: unknown): AppError {
-  const timedOut = TIMEOUT_CODES.has(String(errorCode(error))) || (error instanceof DOMException && error.name === 'TimeoutError');
+  const timedOut = isTimeout(error);
   return new AppError('UPSTREAM_UNAVAILABLE', timedOut ? `The ${name} service did not answer in time` : `The ${name} service failed to answer`);
 }

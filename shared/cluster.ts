@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { serveClusterMetrics, type MetricsListenerSettings } from './metrics';
 
 /**
  * A process served by several workers (`node:cluster`): the primary forks them and holds the
@@ -14,6 +15,12 @@ export interface ClusterOptions {
    * and whatever the config creates on disk (the embedded secrets) exists before workers start.
    */
   loadWorkerCount(): number;
+  /**
+   * Where the primary serves the metrics of all its workers, summed (each worker serves none of its
+   * own: a scrape of a shared port would reach one worker only). Read in the primary, after
+   * `loadWorkerCount`.
+   */
+  metrics?: () => MetricsListenerSettings;
   /** What each worker runs: the server, as a single process would. */
   serve(): void;
   /**
@@ -49,6 +56,12 @@ function runPrimary(options: ClusterOptions): void {
   console.log(`${options.name}: primary ${process.pid} starting ${count} workers`);
   const workers = superviseWorkers(options.name);
   for (let index = 0; index < count; index += 1) workers.fork();
+  if (options.metrics) {
+    serveClusterMetrics(options.metrics()).catch((error: Error) => {
+      console.error(`${options.name}: cannot start: ${error.message}`);
+      workers.stop('SIGTERM', true);
+    });
+  }
   // Repeated signals (a terminal's Ctrl-C reaches the whole group, then a SIGTERM) are forwarded once.
   process.on('SIGINT', () => workers.stop('SIGINT'));
   process.on('SIGTERM', () => workers.stop('SIGTERM'));
@@ -93,9 +106,11 @@ function superviseWorkers(name: string) {
     if (living.size === 0) process.exit(failed ? 1 : 0);
   };
 
-  const stop = (signal: NodeJS.Signals) => {
+  /** `failure`: the primary stops because it cannot run, and exits 1 however its workers end. */
+  const stop = (signal: NodeJS.Signals, failure = false) => {
     if (stopping) return;
     stopping = signal;
+    failed ||= failure;
     for (const timer of restarts) clearTimeout(timer);
     console.log(`${name}: primary stopping ${living.size} workers (${signal})`);
     for (const worker of living.keys()) worker.process.kill(signal);

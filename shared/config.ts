@@ -115,6 +115,13 @@ export interface HttpSettings {
    * 19093 product (`npm start` runs its second instance on 19094), 19092 order
    */
   port: number;
+  /**
+   * Port of the separate listener that serves Prometheus metrics on `GET /metrics`, on the same
+   * interface as `HOST` (docs/operations.md#metrics); "off" serves none, 0 picks a free one.
+   * `METRICS_PORT`, @default the service's port plus 100: 19191 on the gateway, 19195 auth, 19193
+   * product (`npm start` runs its second instance on 19194), 19192 order
+   */
+  metricsPort: number | undefined;
   /** pino log level. `LOG_LEVEL`, @default "info" */
   logLevel: string;
   /** Largest accepted request body in bytes. `BODY_LIMIT_BYTES`, @default 1048576 (1 MiB) */
@@ -132,12 +139,24 @@ export interface HttpSettings {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export function readHttpSettings(env: EnvReader, defaults: { host: string; port: number }): HttpSettings {
+export function readHttpSettings(env: EnvReader, defaults: { host: string; port: number; metricsPort: number }): HttpSettings {
   return {
     host: env.string('HOST', defaults.host),
     port: env.port('PORT', defaults.port),
+    metricsPort: readMetricsPort(env, defaults.metricsPort),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: env.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
     heapGrowthPercent: env.int('HEAP_GROWTH_PERCENT', 100, { min: 0, max: 1000 }),
   };
+}
+
+/** `METRICS_PORT`: a port (0 picks a free one), or "off" for no metrics listener at all. */
+function readMetricsPort(env: EnvReader, fallback: number): number | undefined {
+  const value = env.raw('METRICS_PORT');
+  if (value === 'off') return undefined;
+  if (value !== undefined && !(/^\d+$/.test(value) && Number(value) <= 65535)) {
+    env.problem(`METRICS_PORT must be "off" or a port from 0 to 65535, got "${value}"`);
+    return fallback;
+  }
+  return value === undefined ? fallback : Number(value);
 }

@@ -48,9 +48,9 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
   return reply.code(status).send(body);
 }
 
-/** Answers a request Fastify never sees (the app is closing) with a catalogue error, and closes the connection. */
-export function writeError(response: ServerResponse, code: ErrorCode): void {
-  const { status, body } = errorAnswer(errorShapeOf(response.req.method, response.req.url), code);
+/** Answers a request Fastify never sees (the app is closing, the metrics listener's) with a catalogue error, and closes the connection. */
+export function writeError(response: ServerResponse, code: ErrorCode, message?: string): void {
+  const { status, body } = errorAnswer(errorShapeOf(response.req.method, response.req.url), code, message);
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), connection: 'close' });
   response.end(text);

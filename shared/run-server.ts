@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { setFlagsFromString } from 'node:v8';
 import type { HttpSettings } from './config';
+import { serveMetrics } from './metrics';
 import { stopTracing, tracingListening } from './tracing';
 
 /** How long a stopping process waits for in-flight requests before it exits anyway, in ms. */
@@ -17,6 +18,8 @@ export async function runServer(name: string, start: () => Promise<{ app: Fastif
     const started = await start();
     app = started.app;
     useHeapGrowth(started.http.heapGrowthPercent);
+    // Before the app listens: its close closes the metrics listener too.
+    await serveMetrics(app, started.http);
     await app.listen({ host: started.http.host, port: started.http.port });
     tracingListening(listeningPort(app));
   } catch (error) {

@@ -8,6 +8,7 @@ import { createHttpApp, type HttpAppOptions } from './http-app';
 import { maskErrors, mountGraphQL } from './graphql-http';
 import { GRAPHQL_PATH, sendError } from './error-response';
 import { AppError } from './errors';
+import { useSubgraphMetrics } from './subgraph-metrics';
 import { PROOF_HEADER, verifyProof, type SubgraphProofSettings } from './subgraph-proof';
 
 const GRAPHQL_ROUTE = GRAPHQL_PATH;
@@ -19,6 +20,10 @@ export function userIdOf(request: FastifyRequest): string | undefined {
 }
 
 export interface SubgraphAppOptions<TContext extends BaseContext> extends HttpAppOptions {
+  /** The subgraph's name, as its metrics' `service` label. */
+  name: string;
+  /** The metrics listener's port from HttpSettings; undefined (off) counts nothing. */
+  metricsPort: number | undefined;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
   context: (request: FastifyRequest) => Promise<TContext>;
@@ -29,8 +34,9 @@ export interface SubgraphAppOptions<TContext extends BaseContext> extends HttpAp
 /** A Fastify app serving one federation subgraph on `/graphql` (not listening yet). */
 export async function createSubgraphApp<TContext extends BaseContext>(options: SubgraphAppOptions<TContext>): Promise<FastifyInstance> {
   const app = createHttpApp(options);
+  const resolvers = options.metricsPort === undefined ? options.resolvers : useSubgraphMetrics(app, options.name, options.resolvers);
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }),
     // No inline traces (ftv1): nothing reports them, and building them costs on every request.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
     // runServer owns SIGTERM/SIGINT: Apollo's own handler would stop it mid-drain and re-raise the signal.

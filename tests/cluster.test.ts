@@ -8,6 +8,7 @@ import { waitFor } from './fixtures/net';
 import { freePort, nodeArguments, spawnProcess, type RunningProcess } from './fixtures/processes';
 import { startRelay, type Relay } from './fixtures/relay';
 import { describeWithRedis, testRedisUrl } from './fixtures/servers';
+import { scrape, total } from './fixtures/prometheus';
 import { startStack, type Stack } from './fixtures/stack';
 
 const ROOT = join(__dirname, '..');
@@ -22,6 +23,8 @@ let stack: Stack;
 let single: RunningProcess & { child: ChildProcess };
 /** The gateway process of two workers. */
 let gateway: RunningProcess & { child: ChildProcess };
+/** Where the cluster's primary serves the metrics of both workers. */
+let metricsUrl: string;
 let relay: Relay | undefined;
 let holdMs = 0;
 let token: string;
@@ -122,7 +125,7 @@ async function bothWorkersListening(): Promise<number[]> {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cluster-test-'));
-  apart = { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: '' };
+  apart = { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), JWT_SECRET: randomBytes(32).toString('hex'), REDIS_URL: '', METRICS_PORT: 'off' };
   failingWorkers = runGatewayToExit({ ...apart, GATEWAY_WORKERS: '2', RESPONSE_CACHE: 'off', SUPERGRAPH_PATH: join(dataDir, 'missing.graphql') });
   stack = await startStack();
   single = await startGatewayProcess('gateway', {});
@@ -154,7 +157,10 @@ describeWithRedis('a gateway of two workers sharing Redis', () => {
     expect(expected).toEqual({ data: { order: { id: orderId, name: 'cluster order', products: expect.any(Array) } } });
     // Holds each GraphQL call `holdMs` (0 until the SIGTERM test) before forwarding it to the product subgraph.
     relay = await startRelay(stack.productUrls[0]!, { call: () => holdMs });
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     gateway = await startGatewayProcess('cluster', {
+      METRICS_PORT: String(metricsPort),
       GATEWAY_WORKERS: '2',
       // The response cache stays on: with Redis its entries and invalidation tags are shared.
       REDIS_URL: testRedisUrl(),
@@ -175,6 +181,20 @@ describeWithRedis('a gateway of two workers sharing Redis', () => {
     expect(after.map((ticks, index) => ticks > before[index]!)).toEqual([true, true]);
     // Each worker's own request log names it.
     expect([...pidsLogging(gateway.output(), 'request completed')].sort()).toEqual([...workers].sort());
+  }, 60_000);
+
+  test("METRICS_PORT is the primary's: one scrape sums both workers' series", async () => {
+    await bothWorkersListening();
+    const graphql = { route: 'graphql', operation: 'Order', status: '200' };
+    const before = await scrape(metricsUrl);
+    await expectOrders(40);
+    const after = await scrape(metricsUrl);
+    // One connection a request: the primary spread them over both workers (the test above shows both serve).
+    expect(total(after, 'gateway_http_request_duration_seconds_count', graphql) - total(before, 'gateway_http_request_duration_seconds_count', graphql)).toBe(40);
+    // Both workers' instance gauges, as the lowest: every instance up.
+    expect(total(after, 'gateway_subgraph_instance_up', { subgraph: 'product' })).toBe(1);
+    // Each worker serves the one supergraph: the info gauge counts them.
+    expect(total(after, 'gateway_supergraph_info')).toBe(2);
   }, 60_000);
 
   test('a worker killed with SIGKILL is replaced, and requests keep succeeding', async () => {

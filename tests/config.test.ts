@@ -47,6 +47,16 @@ test('every process grows its heap by HEAP_GROWTH_PERCENT (100 unless set; 0 lea
   }
 });
 
+test('METRICS_PORT: the service port plus 100 unless set, 0 for a free port, "off" for none; anything else refused', () => {
+  expect([loadGatewayConfig, loadOrderConfig, loadProductConfig, loadAuthConfig].map((load) => load({ DATA_DIR: dataDir }).http.metricsPort)).toEqual([19191, 19192, 19193, 19195]);
+  expect(loadProductConfig({ DATA_DIR: dataDir, METRICS_PORT: '19194' }).http.metricsPort).toBe(19194);
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, METRICS_PORT: '0' }).http.metricsPort).toBe(0);
+  expect(loadOrderConfig({ DATA_DIR: dataDir, METRICS_PORT: 'off' }).http.metricsPort).toBeUndefined();
+  for (const value of ['on', '-1', '65536', '9464x']) {
+    expect(() => loadGatewayConfig({ DATA_DIR: dataDir, METRICS_PORT: value })).toThrow(`METRICS_PORT must be "off" or a port from 0 to 65535, got "${value}"`);
+  }
+});
+
 test('configs are frozen', () => {
   const config = loadGatewayConfig({ DATA_DIR: dataDir });
   expect(Object.isFrozen(config)).toBe(true);

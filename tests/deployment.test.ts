@@ -18,6 +18,7 @@ import {
   type ComposeService,
 } from './fixtures/deployment-files';
 import { runtimeImports } from './fixtures/runtime-imports';
+import { parse as parseYaml } from 'yaml';
 
 const packageJson = JSON.parse(readRootFile('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
 const composeText = readRootFile('docker-compose.yml');
@@ -102,11 +103,12 @@ describe('docker-compose.yml', () => {
     expect(new Set(replicas.map((name) => loaded.get(name)!.config.http.port)).size).toBe(replicas.length);
   });
 
-  test('only gateways and Zipkin (this host only) publish ports, each the port it listens on; the gateway is on 19091', () => {
+  test('only gateways, and Zipkin, Prometheus and Grafana on this host only, publish ports, each the port it listens on; the gateway is on 19091', () => {
+    const hostOnly: Record<string, string> = { zipkin: '127.0.0.1:9411:9411', prometheus: '127.0.0.1:9090:9090', grafana: '127.0.0.1:3000:3000' };
     for (const [name, service] of services) {
       for (const mapping of service.ports ?? []) {
-        if (name === 'zipkin') {
-          expect(mapping).toBe('127.0.0.1:9411:9411');
+        if (name in hostOnly) {
+          expect(mapping).toBe(hostOnly[name]);
           continue;
         }
         expect({ name, entry: entryOf(service) }).toEqual({ name, entry: 'gateway/index.ts' });
@@ -213,6 +215,55 @@ describe('docker-compose.yml', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the observability profile (Prometheus and Grafana)', () => {
+  const observability = ['prometheus', 'grafana'];
+  const prometheusConfig = parseYaml(readRootFile('deploy/observability/prometheus.yml')) as {
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+  };
+  const targets = prometheusConfig.scrape_configs.flatMap(({ job_name: job, static_configs: configs }) => configs.flatMap(({ targets: list }) => list.map((target) => ({ job, target }))));
+  const hostPath = (volume: string) => volume.split(':')[0]!;
+
+  test('Prometheus and Grafana run only with --profile observability; the platform runs without them', () => {
+    for (const name of observability) expect({ name, profiles: compose.services[name]?.profiles }).toEqual({ name, profiles: ['observability'] });
+    for (const [name, service] of services) if (!observability.includes(name)) expect({ name, profiles: service.profiles }).toEqual({ name, profiles: undefined });
+    expect(compose.services.grafana!.depends_on).toEqual({ prometheus: { condition: 'service_healthy' } });
+  });
+
+  test('Prometheus scrapes every long-running process of the platform on the METRICS_PORT its config reads, which no service publishes', () => {
+    const processes = appServices.filter(([, service]) => service.restart !== 'no');
+    const expected = processes.map(([name]) => {
+      const { config } = loaded.get(name)!;
+      expect({ name, metricsPort: config.http.metricsPort }).toEqual({ name, metricsPort: expect.any(Number) });
+      expect({ name, host: config.http.host }).toEqual({ name, host: '0.0.0.0' });
+      return `${name}:${config.http.metricsPort}`;
+    });
+    expect(targets.map(({ target }) => target).sort()).toEqual(expected.sort());
+    // One job a process kind (the dashboard groups by it): the product instances share theirs.
+    for (const { job, target } of targets) expect({ target, job }).toEqual({ target, job: entryOf(compose.services[target.split(':')[0]!]!).split('/').at(-2) });
+    for (const [name, service] of processes) {
+      const published = (service.ports ?? []).map((mapping) => Number(mapping.split(':').at(-1)));
+      expect({ name, published: published.includes(loaded.get(name)!.config.http.metricsPort) }).toEqual({ name, published: false });
+    }
+  });
+
+  test('every file they mount exists: the Prometheus config, Grafana\'s provisioning, and the dashboard where the provisioning looks', () => {
+    for (const name of observability) {
+      for (const volume of compose.services[name]!.volumes ?? []) {
+        if (hostPath(volume).startsWith('./')) expect({ volume, exists: existsSync(join(ROOT, hostPath(volume))) }).toEqual({ volume, exists: true });
+      }
+    }
+    const grafana = compose.services.grafana!;
+    const mountOf = (inside: string) => grafana.volumes!.find((volume) => volume.split(':')[1] === inside);
+    const provider = parseYaml(readRootFile('deploy/observability/grafana/provisioning/dashboards/federation-platform.yml')) as { providers: { options: { path: string } }[] };
+    const dashboards = mountOf(provider.providers[0]!.options.path);
+    expect(dashboards).toBeDefined();
+    const home = String(environment(grafana).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH);
+    expect(existsSync(join(ROOT, hostPath(dashboards!), home.slice(provider.providers[0]!.options.path.length)))).toBe(true);
+    expect(mountOf('/etc/grafana/provisioning')).toBe('./deploy/observability/grafana/provisioning:/etc/grafana/provisioning:ro');
+    expect(compose.services.prometheus!.volumes).toContain('./deploy/observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 });
 

@@ -147,7 +147,13 @@ describe('deploy/k8s', () => {
   test('each process listens on its container port beyond localhost, with liveness on /health and readiness on /ready', () => {
     for (const { object, container, loaded } of longRunning) {
       const name = object.metadata.name;
-      expect({ name, ports: container.ports }).toEqual({ name, ports: [{ name: 'http', containerPort: loaded.config.http.port }] });
+      expect({ name, ports: container.ports }).toEqual({
+        name,
+        ports: [
+          { name: 'http', containerPort: loaded.config.http.port },
+          { name: 'metrics', containerPort: loaded.config.http.metricsPort },
+        ],
+      });
       expect({ name, host: loaded.config.http.host }).toEqual({ name, host: '0.0.0.0' });
       expect({ name, liveness: container.livenessProbe.httpGet }).toEqual({ name, liveness: { path: '/health', port: 'http' } });
       expect({ name, readiness: container.readinessProbe.httpGet }).toEqual({ name, readiness: { path: '/ready', port: 'http' } });
@@ -182,6 +188,22 @@ describe('deploy/k8s', () => {
     }
     const order = longRunning.find(({ entry }) => entry === 'subgraphs/order/index.ts')!;
     for (const url of order.loaded.config.productUrls as string[]) expect(serviceAt(url).entry).toBe('subgraphs/product/index.ts');
+  });
+
+  test("every pod's metrics port is announced to Prometheus' pod discovery by annotations, and no Service exposes it", () => {
+    for (const { object, loaded } of longRunning) {
+      const name = object.metadata.name;
+      const { metricsPort } = loaded.config.http;
+      expect({ name, metricsPort }).toEqual({ name, metricsPort: expect.any(Number) });
+      expect({ name, annotations: object.spec.template.metadata.annotations }).toEqual({
+        name,
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort), 'prometheus.io/path': '/metrics' },
+      });
+      for (const service of objects.filter(({ kind }) => kind === 'Service')) {
+        expect(service.spec.ports.map(({ targetPort }: { targetPort: unknown }) => targetPort)).not.toContain('metrics');
+        expect(service.spec.ports.map(({ port }: { port: number }) => port)).not.toContain(metricsPort);
+      }
+    }
   });
 
   test('product runs two replicas behind one Service', () => {

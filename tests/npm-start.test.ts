@@ -7,7 +7,10 @@ import { HttpClient } from './fixtures/http';
 import { isListening as portOpen, waitFor } from './fixtures/net';
 
 /** `npm start` as a user runs it: all five processes on their documented ports, all gone after Ctrl-C. */
-const PORTS = [19091, 19092, 19093, 19094, 19095];
+const SERVICE_PORTS = [19091, 19092, 19093, 19094, 19095];
+/** Each process's METRICS_PORT, by default its service port plus 100 (the second product instance's set by npm start). */
+const METRICS_PORTS = SERVICE_PORTS.map((port) => port + 100);
+const PORTS = [...SERVICE_PORTS, ...METRICS_PORTS];
 const START_TIMEOUT_MS = 90_000;
 
 let db: TestDatabase;
@@ -48,6 +51,17 @@ test('serves REST through 19091 with both product instances', async () => {
   const ports = new Set<string | null>();
   for (let index = 0; index < 2; index += 1) ports.add((await gateway.get('/products', { token })).headers.get('server-port'));
   expect(ports).toEqual(new Set(['19093', '19094']));
+});
+
+test('every process serves its metrics on its METRICS_PORT, showing the traffic', async () => {
+  const services = ['gateway', 'order', 'product', 'product', 'auth'];
+  for (const [index, port] of METRICS_PORTS.entries()) {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect({ port, status: response.status }).toEqual({ port, status: 200 });
+    const text = await response.text();
+    expect(text).toContain(`service="${services[index]}"`);
+    if (port === 19191) expect(text).toMatch(/^gateway_http_request_duration_seconds_count\{method="POST",route="\/products",operation="CreateProduct",status="200",service="gateway"\} 1$/m);
+  }
 });
 
 test('Ctrl-C stops all five processes', async () => {

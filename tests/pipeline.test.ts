@@ -43,8 +43,8 @@ test('with every feature on, the stages run in the order docs/architecture.md li
 });
 
 test('a feature switched off is a stage left out, the others keep their order', async () => {
-  const app = await gatewayWith({ RATE_LIMIT: 'off', GRAPHQL_IDE: 'off', RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off' });
+  const app = await gatewayWith({ RATE_LIMIT: 'off', GRAPHQL_IDE: 'off', RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off', METRICS_PORT: 'off' });
   apps.push(app);
-  const off = new Set(['rate limit', 'playground', 'cached-read fast path', 'response cache', 'client deduplication']);
+  const off = new Set(['request metrics', 'rate limit', 'playground', 'cached-read fast path', 'response cache', 'client deduplication']);
   expect(stagesOf(app).map((name) => name.toLowerCase())).toEqual(documentedStages().filter((name) => !off.has(name)));
 });

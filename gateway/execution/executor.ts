@@ -26,6 +26,11 @@ const errorsOf = (result: ExecutionResult) => result.errors;
 export class PlanExecutingGateway extends ApolloGateway {
   private readonly prepared = new PreparedOperations();
 
+  /** Operations planned and kept by this executor (metrics). */
+  get preparedOperations(): number {
+    return this.prepared.size;
+  }
+
   override async load(options?: Parameters<ApolloGateway['load']>[0]): Promise<Awaited<ReturnType<ApolloGateway['load']>>> {
     const loaded = await super.load(options);
     const state = readGatewayState(this);

@@ -59,6 +59,11 @@ export class PreparedOperations {
   private schema: Schema | undefined;
   private dataSources: Record<string, GraphQLDataSource> = {};
 
+  /** Operations kept prepared now (metrics). */
+  get size(): number {
+    return this.cache.size;
+  }
+
   get(state: GatewayState, requestContext: RequestContext): PreparedOperation | undefined {
     this.follow(state);
     return this.cache.get(keyOf(requestContext));

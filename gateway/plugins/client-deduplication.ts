@@ -4,6 +4,7 @@ import type { GraphQLExecution } from '../../shared/graphql-http';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
 import { operationOf, plainBody, type ClientDocument } from '../graphql-documents';
+import type { GatewayMetrics } from '../metrics';
 import type { GatewayPlugin } from '../pipeline';
 import { userOf } from './jwt-auth';
 
@@ -21,7 +22,11 @@ import { userOf } from './jwt-auth';
 export class InFlight<T> {
   private readonly executions = new Map<string, Promise<T>>();
 
-  constructor(private readonly shareable: (result: T) => boolean) {}
+  constructor(
+    private readonly shareable: (result: T) => boolean,
+    /** Told of each request answered with another's result (metrics). */
+    private readonly onFollowed?: () => void,
+  ) {}
 
   /**
    * Runs `execute`, or follows the execution of `key` in flight. `mayFollow` says whether this
@@ -65,6 +70,7 @@ export class InFlight<T> {
     }
     if (!this.shareable(result)) return execute();
     annotateSpan({ [SpanAttribute.deduplicated]: true });
+    this.onFollowed?.();
     return result;
   }
 }
@@ -135,11 +141,11 @@ export interface RestExecution {
  * execution on their own (token, rate limit, operation limits, the cache front), and keep their
  * own rate-limit headers.
  */
-export function useClientDeduplication(readDocument: (query: string) => ClientDocument): ClientDeduplication {
+export function useClientDeduplication(readDocument: (query: string) => ClientDocument, metrics?: GatewayMetrics): ClientDeduplication {
   // Only followers ask: a text is read here only when two identical requests met, and then from the reader's cache.
   const typeOf = (query: string, operationName: string | null | undefined) => operationOf(readDocument(query), operationName)?.operation;
-  const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete');
-  const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single');
+  const graphql = new InFlight<GraphQLExecution<GatewayContext>>(({ response }) => response.body.kind === 'complete', metrics && (() => metrics.clientDeduplicated('graphql')));
+  const rest = new InFlight<RestExecution>(({ response }) => response.body.kind === 'single', metrics && (() => metrics.clientDeduplicated('rest')));
   return {
     // No hooks of its own: it wraps the executions of the REST bridge and the GraphQL endpoint, which are given it.
     name: 'client deduplication',

@@ -2,6 +2,7 @@ import type { ServiceEndpointDefinition } from '@apollo/gateway';
 import type { FastifyBaseLogger } from 'fastify';
 import { createBalancedFetch, type BalancedFetch, type FetchLike, type HealthCheckOptions } from '../../shared/balanced-fetch';
 import { subgraphKey } from '../config';
+import type { GatewayMetrics } from '../metrics';
 import { isQueryRequest } from './subgraph-query';
 
 export interface LoadBalancingOptions {
@@ -12,6 +13,8 @@ export interface LoadBalancingOptions {
   readRetries: number;
   healthChecks: HealthCheckOptions;
   log: FastifyBaseLogger;
+  /** Counts every attempt on an instance, by outcome, and reads instance health at scrape time. */
+  metrics?: GatewayMetrics;
 }
 
 /** One subgraph's balanced fetch, and the first of its instance URLs. */
@@ -24,7 +27,7 @@ export interface BalancedSubgraph {
  * Round-robin over each subgraph's healthy instances, with health checks, timeouts and retries of
  * queries (only queries are sent twice: a mutation that timed out may have been applied).
  */
-export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log }: LoadBalancingOptions) {
+export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetries, healthChecks, log, metrics }: LoadBalancingOptions) {
   const known = new Set<string>();
   const fetches = new Map<string, BalancedFetch>();
   /** The balanced fetch of a subgraph of the supergraph; one loaded again replaces its earlier one. */
@@ -41,6 +44,7 @@ export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetri
       healthChecks,
       onHealthChange: (instance, healthy) =>
         healthy ? log.info({ subgraph: name, instance }, 'subgraph instance is back') : log.warn({ subgraph: name, instance }, 'subgraph instance is down: out of rotation'),
+      onAttempt: metrics?.subgraphFetch(name),
     });
     fetches.set(name, balanced);
     log.info({ subgraph: name, urls }, 'subgraph instances');
@@ -57,8 +61,13 @@ export function createLoadBalancing({ subgraphUrls, upstreamTimeoutMs, readRetri
   };
   /** Healthy instances per subgraph, for `/ready`. */
   const healthyInstances = () => Object.fromEntries([...fetches].map(([name, balanced]) => [name, balanced.healthyUrls()]));
+  /** Every instance of every subgraph, in rotation or not, for metrics. */
+  const instances = () => [...fetches].flatMap(([subgraph, balanced]) => {
+    const healthy = new Set(balanced.healthyUrls());
+    return balanced.urls.map((instance) => ({ subgraph, instance, healthy: healthy.has(instance) }));
+  });
   const close = () => {
     for (const balanced of fetches.values()) balanced.close();
   };
-  return { fetchOf, reportUnused, subgraphsAvailable, healthyInstances, close };
+  return { fetchOf, reportUnused, subgraphsAvailable, healthyInstances, instances, close };
 }

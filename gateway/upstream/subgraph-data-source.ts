@@ -7,6 +7,7 @@ import type { AnswerResponse } from '../../shared/http-client';
 import { PROOF_HEADER, ProofSigner, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import type { GatewayContext } from '../context';
+import type { GatewayMetrics } from '../metrics';
 import type { BalancedSubgraph } from './load-balancing';
 import { withSubgraphDeduplication, type SubgraphQueriesInFlight } from './subgraph-deduplication';
 
@@ -24,6 +25,8 @@ export interface SubgraphServicesOptions {
   inFlight: SubgraphQueriesInFlight;
   /** Told when a subgraph answered a mutation call (gateway/plugins/response-cache/after-write.ts). */
   writeAnswered(): void;
+  /** Counts the queries each subgraph did not send because an identical one was in flight. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -32,10 +35,11 @@ export interface SubgraphServicesOptions {
  * deduplication (one merge table for every subgraph, since a mutation to any of them ends
  * merging), and the subgraph's balanced fetch.
  */
-export function subgraphServices({ fetchOf, deduplicate, proof, inFlight, writeAnswered }: SubgraphServicesOptions) {
+export function subgraphServices({ fetchOf, deduplicate, proof, inFlight, writeAnswered, metrics }: SubgraphServicesOptions) {
   return (endpoint: ServiceEndpointDefinition) => {
     const { url, fetch } = fetchOf(endpoint);
-    return new SubgraphDataSource(url, withSubgraphDeduplication(endpoint.name, fetch, { enabled: deduplicate, inFlight, writeAnswered }), proof);
+    const onMerged = metrics && (() => metrics.subgraphDeduplicated(endpoint.name));
+    return new SubgraphDataSource(url, withSubgraphDeduplication(endpoint.name, fetch, { enabled: deduplicate, inFlight, writeAnswered, onMerged }), proof);
   };
 }
 

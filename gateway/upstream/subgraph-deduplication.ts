@@ -9,6 +9,8 @@ export interface SubgraphDeduplicationOptions {
   inFlight: SubgraphQueriesInFlight;
   /** Told when a mutation call was answered (gateway/plugins/response-cache/after-write.ts). */
   writeAnswered(): void;
+  /** Told of each query that joined one in flight instead of being sent (metrics). */
+  onMerged?: () => void;
 }
 
 /**
@@ -44,7 +46,7 @@ export class SubgraphQueriesInFlight {
  * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
  * cached, a later request is always sent.
  */
-export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, writeAnswered }: SubgraphDeduplicationOptions): FetchLike {
+export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, writeAnswered, onMerged }: SubgraphDeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
   return (url, init = {}) => {
     const body = init.body;
@@ -58,7 +60,10 @@ export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { en
     }
     const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body as string}`;
     const pending = inFlight.join(key);
-    if (pending) return pending.then((response) => response.clone());
+    if (pending) {
+      onMerged?.();
+      return pending.then((response) => response.clone());
+    }
     const sent = fetcher(url, init);
     inFlight.lead(key, sent);
     return sent.then((response) => response.clone());

@@ -9,7 +9,7 @@ import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../sha
 export type TokenIssuing = { readonly mode: 'jwks'; readonly signing: SigningSettings } | { readonly mode: 'hs256'; readonly sharedSecret: JwtSettings };
 
 export interface AuthConfig {
-  /** `HOST` @default "127.0.0.1"; `PORT` @default 19095 */
+  /** `HOST` @default "127.0.0.1"; `PORT` @default 19095; `METRICS_PORT` @default 19195 */
   http: HttpSettings;
   /** How tokens are signed: the asymmetric key ring (jwks mode) or the shared secret (hs256 mode); docs/authentication.md. */
   tokens: TokenIssuing;
@@ -27,7 +27,7 @@ export function loadAuthConfig(env: Env = process.env): Readonly<AuthConfig> {
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
   return reader.finish({
-    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19095 }),
+    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19095, metricsPort: 19195 }),
     tokens: readTokenIssuing(reader, dataDir),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),
   });

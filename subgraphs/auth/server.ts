@@ -16,7 +16,7 @@ export const JWKS_ROUTE = '/.well-known/jwks.json';
 /** The auth subgraph: issues JWTs; keeps no state of its own. */
 export async function createAuthServer(config: AuthConfig): Promise<FastifyInstance> {
   const { tokens } = config;
-  const app = await createSubgraphApp<AuthContext>({ ...config.http, typeDefs, resolvers, proof: config.subgraphProof, context: async () => ({ tokens }) });
+  const app = await createSubgraphApp<AuthContext>({ ...config.http, name: 'auth', typeDefs, resolvers, proof: config.subgraphProof, context: async () => ({ tokens }) });
   if (tokens.mode === 'jwks') {
     const jwks = JSON.stringify(jwksOf(tokens.signing));
     // Short enough that a key published for rotation reaches caches that honour it within the gateways' refresh interval.

@@ -3,7 +3,7 @@ import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface OrderConfig {
-  /** `HOST` @default "127.0.0.1"; `PORT` @default 19092 */
+  /** `HOST` @default "127.0.0.1"; `PORT` @default 19092; `METRICS_PORT` @default 19192 */
   http: HttpSettings;
   database: DatabaseSettings;
   /** Product subgraph instances the order service asks which product ids exist. `PRODUCT_URLS`, @default both local instances */
@@ -22,7 +22,7 @@ export function loadOrderConfig(env: Env = process.env): Readonly<OrderConfig> {
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
   return reader.finish({
-    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19092 }),
+    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19092, metricsPort: 19192 }),
     database: readDatabaseSettings(reader, dataDir),
     productUrls: reader.urlList('PRODUCT_URLS', DEFAULT_PRODUCT_URLS),
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),

@@ -4,6 +4,7 @@ import gql from 'graphql-tag';
 import { createBalancedFetch } from '../../shared/balanced-fetch';
 import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
 import { databaseCheck, useReadiness } from '../../shared/readiness';
+import { useDatabaseMetrics } from '../../shared/subgraph-metrics';
 import { createSubgraphApp, userIdOf } from '../../shared/subgraph-app';
 import type { OrderConfig } from './config';
 import { OrderEntity } from './entities/order';
@@ -23,11 +24,13 @@ export async function createOrderServer(config: OrderConfig): Promise<FastifyIns
   const products = new ProductDirectory(productFetch, config.subgraphProof);
   const app = await createSubgraphApp<OrderContext>({
     ...config.http,
+    name: 'order',
     typeDefs,
     resolvers,
     proof: config.subgraphProof,
     context: async (request) => ({ store, products, userId: userIdOf(request), cacheMaxAgeSeconds: config.orderCacheMaxAgeSeconds }),
   });
+  useDatabaseMetrics(app, dataSource);
   useReadiness(app, {
     database: databaseCheck(dataSource),
     product: { required: true, check: () => productFetch.available() },

@@ -4,7 +4,7 @@ import { readDatabaseSettings, readDataDir, type DatabaseSettings } from '../../
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../../shared/subgraph-proof';
 
 export interface ProductConfig {
-  /** `HOST` @default "127.0.0.1" (subgraphs are reached through the gateway); `PORT` @default 19093 */
+  /** `HOST` @default "127.0.0.1" (subgraphs are reached through the gateway); `PORT` @default 19093; `METRICS_PORT` @default 19193 */
   http: HttpSettings;
   database: DatabaseSettings;
   /** The list cache's store: `REDIS_URL` (shared by every instance), else in-memory per instance. */
@@ -20,7 +20,7 @@ export function loadProductConfig(env: Env = process.env): Readonly<ProductConfi
   const reader = new EnvReader(env);
   const dataDir = readDataDir(reader);
   return reader.finish({
-    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19093 }),
+    http: readHttpSettings(reader, { host: '127.0.0.1', port: 19093, metricsPort: 19193 }),
     database: readDatabaseSettings(reader, dataDir),
     cache: readCacheSettings(reader),
     listCacheSeconds: reader.int('PRODUCT_LIST_CACHE_SECONDS', 60, { min: 0, max: 86_400 }),

@@ -4,6 +4,7 @@ import gql from 'graphql-tag';
 import { createCacheStore } from '../../shared/cache-store';
 import { connectWithCurrentSchema, createDataSource } from '../../shared/database/data-source';
 import { databaseCheck, useReadiness } from '../../shared/readiness';
+import { useDatabaseMetrics } from '../../shared/subgraph-metrics';
 import { createSubgraphApp } from '../../shared/subgraph-app';
 import type { ProductConfig } from './config';
 import { ProductEntity } from './entities/product';
@@ -19,6 +20,7 @@ export async function createProductServer(config: ProductConfig): Promise<Fastif
   const listCacheStatus = new WeakMap<FastifyRequest, ProductContext['listCache']>();
   const app = await createSubgraphApp<ProductContext>({
     ...config.http,
+    name: 'product',
     typeDefs,
     resolvers,
     proof: config.subgraphProof,
@@ -36,6 +38,7 @@ export async function createProductServer(config: ProductConfig): Promise<Fastif
     const status = listCacheStatus.get(request)?.status;
     if (status) reply.header('x-cache', status);
   });
+  useDatabaseMetrics(app, dataSource);
   useReadiness(app, {
     database: databaseCheck(dataSource),
     cache: { required: false, check: () => cacheStore.ping() },

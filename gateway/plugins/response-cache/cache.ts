@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { CacheStore } from '../../../shared/cache-store';
+import type { GatewayMetrics } from '../../metrics';
 import { readTags, writeTags } from './tags';
 
 export interface ResponseCacheOptions {
@@ -10,6 +11,8 @@ export interface ResponseCacheOptions {
   /** No entry lives longer than this, whatever the schema's hints say, in seconds. */
   maxTtlSeconds: number;
   log: FastifyBaseLogger;
+  /** Counts stores and invalidations (hits and misses are counted where responses are sent). */
+  metrics?: GatewayMetrics;
 }
 
 /** Tag versions outlive every entry, so an expired version can never resurrect a stale entry. */
@@ -144,6 +147,7 @@ export class ResponseCache {
   async save(key: string, data: Record<string, unknown>, maxAgeSeconds: number): Promise<void> {
     const entry: CachedEntry = { data, storedAt: Date.now() };
     await this.options.store.set(key, JSON.stringify(entry), Math.min(maxAgeSeconds, this.options.maxTtlSeconds));
+    this.options.metrics?.cacheStored();
   }
 
   /** Bumps the tags of the entities a mutation returned; if that fails, reads bypass the cache for a while. */
@@ -151,6 +155,7 @@ export class ResponseCache {
     if (!this.schema) return;
     const tags = writeTags(this.schema, operation, data);
     const written = await Promise.all(tags.map((tag) => this.options.store.set(`tag:${tag}`, newTagVersion(), TAG_TTL_SECONDS)));
+    this.options.metrics?.cacheInvalidated(tags);
     if (written.every(Boolean)) return;
     this.bypassUntil = Date.now() + this.options.maxTtlSeconds * 1000;
     this.options.log.warn({ tags }, 'could not invalidate cached responses: reading around the cache until they expire');
