@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       ...routing,
       ...OUR_GATEWAY_SETTINGS,
     };
-    const token = issueAccessToken(loadGatewayConfig(ourEnv).jwt, 'bench').accessToken;
+    const token = issueAccessToken(loadGatewayConfig(ourEnv).jwt.sharedSecret!, 'bench').accessToken;
     const json = { 'content-type': 'application/json' };
     // The first gateway's answer, for the bare servers to answer byte for byte.
     const answerFile = join(dataDir, 'answer.json');

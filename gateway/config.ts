@@ -3,11 +3,11 @@ import type { HealthCheckOptions } from '../shared/balanced-fetch';
 import { readCacheSettings, type CacheSettings } from '../shared/cache-store';
 import { EnvReader, isHttpUrl, readHttpSettings, type Env, type HttpSettings } from '../shared/config';
 import { readDataDir } from '../shared/database/config';
-import { readJwtSettings, type JwtSettings } from '../shared/jwt';
 import { readSubgraphProofSettings, type SubgraphProofSettings } from '../shared/subgraph-proof';
 import { readWorkerCount } from '../shared/worker-count';
 import { SUPERGRAPH_FILE, ROOT } from '../schema/subgraphs';
 import type { OperationLimits } from './plugins/operation-limits';
+import { readTokenVerificationSettings, type TokenVerificationSettings } from './token-settings';
 import type { RateLimitSettings } from './plugins/rate-limit';
 import type { PersistedDocumentsSettings } from './plugins/trusted-documents';
 import { CLIENT_MANIFEST_FILE } from './persisted-documents';
@@ -60,8 +60,11 @@ export interface GatewayConfig {
    * of its users' network on its own. `APOLLO_TELEMETRY`, @default "off"
    */
   apolloTelemetry: boolean;
-  /** `JWT_KEYS` or `JWT_SECRET`, `JWT_ISSUER`, `JWT_CLOCK_TOLERANCE_SECONDS`: must match the auth subgraph's. */
-  jwt: JwtSettings;
+  /**
+   * How bearer tokens are verified: against JWKS (the auth subgraph's, external issuers') or, in
+   * hs256 mode, a shared secret that must match the auth subgraph's (docs/authentication.md).
+   */
+  jwt: TokenVerificationSettings;
   /** The key that signs the proof on every subgraph call; the same as the subgraphs' (docs/hardening.md#subgraph-trust). */
   subgraphProof: SubgraphProofSettings;
   /** The response cache's store: `REDIS_URL`, `CACHE_TIMEOUT_MS`, `CACHE_MEMORY_BYTES`. */
@@ -229,10 +232,11 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
   const cache = readCacheSettings(reader);
   const responseCache = reader.oneOf('RESPONSE_CACHE', ['on', 'off'] as const, 'on') === 'on';
   const rateLimit = readRateLimit(reader);
+  const subgraphUrls = readSubgraphUrls(reader, env);
   return reader.finish({
     http: readHttpSettings(reader, { host: '0.0.0.0', port: 19091, metricsPort: 19191 }),
     supergraph: readSupergraphSettings(reader),
-    subgraphUrls: readSubgraphUrls(reader, env),
+    subgraphUrls,
     upstreamTimeoutMs: reader.int('UPSTREAM_TIMEOUT_MS', 10_000, { min: 100, max: 300_000 }),
     upstreamReadRetries: reader.int('UPSTREAM_READ_RETRIES', 1, { min: 0, max: 5 }),
     healthChecks: {
@@ -243,7 +247,7 @@ export function loadGatewayConfig(env: Env = process.env): Readonly<GatewayConfi
     clientDeduplication: reader.oneOf('CLIENT_DEDUPLICATION', ['on', 'off'] as const, 'on') === 'on',
     queryPlanExecutor: reader.oneOf('QUERY_PLAN_EXECUTOR', ['own', 'apollo'] as const, 'own'),
     apolloTelemetry: reader.oneOf('APOLLO_TELEMETRY', ['on', 'off'] as const, 'off') === 'on',
-    jwt: readJwtSettings(reader, dataDir),
+    jwt: readTokenVerificationSettings(reader, dataDir, subgraphUrls.auth),
     subgraphProof: readSubgraphProofSettings(reader, dataDir),
     cache,
     responseCache,

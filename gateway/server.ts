@@ -24,6 +24,7 @@ import { bridgeRoutes, loadOperations, useRestBridge } from './plugins/rest-brid
 import { ONLY_MODE_NOTICE, useTrustedDocuments } from './plugins/trusted-documents';
 import { restRoutes } from './rest/routes';
 import type { SupergraphStatus } from './supergraph/hot-reload';
+import { createTokenVerifier } from './token-verifier';
 import { subgraphServices } from './upstream/subgraph-data-source';
 import { SubgraphQueriesInFlight } from './upstream/subgraph-deduplication';
 
@@ -66,7 +67,10 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const { supergraph, gateway, apolloServer } = createApolloGateway(config, buildService, log, contract);
   const routes = bridgeRoutes(restRoutes, config.restOperationsDir);
   const publicRootFields = ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])];
-  const auth = useJwtAuth({ jwt: config.jwt, graphqlRoute: GRAPHQL_ROUTE, publicRootFields, readDocument, anonymousBodyLimitBytes: config.anonymousBodyLimitBytes });
+  // Fetches the issuers' JWKS in the background from here on: the gateway starts without waiting for them.
+  const tokens = createTokenVerifier(config.jwt, log);
+  app.addHook('onClose', async () => tokens.close());
+  const auth = useJwtAuth({ tokens, graphqlRoute: GRAPHQL_ROUTE, publicRootFields, readDocument, anonymousBodyLimitBytes: config.anonymousBodyLimitBytes });
   const rateLimit = useRateLimit({ settings: config.rateLimit, cache: config.cache, authenticate: auth.verifiedUser, exemptRoutes: ['/health'], log });
   const requestLog = useRequestLog(log);
   const checks = {
@@ -93,7 +97,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     [
       requestLog,
       metrics && useRequestMetrics(metrics, { readDocument, restRoutes }),
-      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.verifiedUser, rateCheck: rateLimit?.checkUser, requestLog, metrics }),
+      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog, metrics }),
       health,
       rateLimit, // before authentication: bad tokens count against their IP
       config.graphqlIde && usePlayground(tabs), // before authentication: a browser gets the page without a token

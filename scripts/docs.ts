@@ -19,6 +19,8 @@ const SCENARIOS: Record<string, string>[] = [
   {},
   { DATABASE_URL: 'mysql://user@db:3306/app', REDIS_URL: 'redis://cache:6379', NODE_ENV: 'production', ZIPKIN_URL: 'http://zipkin:9411/api/v2/spans' },
   { SUBGRAPH_EXAMPLE_URLS: 'http://example:4000/graphql' },
+  // The shared-secret mode reads its own settings.
+  { JWT_MODE: 'hs256' },
 ];
 
 interface DocComment {

@@ -37,6 +37,7 @@ export const errorCatalogue = {
   PERSISTED_QUERY_HASH_MISMATCH: { status: 400, message: 'persistedQuery.sha256Hash is not the sha256 of the query text' },
   DOCUMENT_NOT_TRUSTED: { status: 400, message: 'Only trusted documents are executed here (PERSISTED_DOCUMENTS=only)' },
   RATE_LIMITED: { status: 429, message: 'Too many requests: retry after the Retry-After header\'s seconds' },
+  SIGNING_KEYS_UNAVAILABLE: { status: 503, message: "The auth subgraph's public keys (JWKS) could not be fetched yet" },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable' },
   NOT_READY: { status: 503, message: 'A dependency this process needs is unavailable' },

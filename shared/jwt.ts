@@ -20,8 +20,8 @@ export interface JwtSettings {
    * The key ring: the first key signs, every key verifies the tokens that name it. `JWT_KEYS`
    * ("kid=secret,kid=secret", no commas in secrets), or `JWT_SECRET` as the one key "default";
    * neither set: one key "default" generated once into `<DATA_DIR>/jwt-secret`. Each secret at
-   * least 32 characters; the auth subgraph and every gateway need the same keys (rotation:
-   * docs/hardening.md#authentication).
+   * least 32 characters; the auth subgraph and every gateway need the same keys (the
+   * shared-secret mode, JWT_MODE=hs256: docs/authentication.md#shared-secret-mode).
    */
   readonly keys: readonly JwtKey[];
   /** `iss` claim issued and required. `JWT_ISSUER`, @default "federation-platform" */
@@ -120,8 +120,11 @@ function verifiedTokens(settings: JwtSettings): LRUCache<string, VerifiedToken> 
   return cache;
 }
 
-/** The verified user id, or an UNAUTHENTICATED error that says what is wrong in general terms. */
-export function verifyAccessToken(settings: JwtSettings, token: string): string {
+/**
+ * The verified user id, named by `userClaim`, or an UNAUTHENTICATED error that says what is wrong
+ * in general terms.
+ */
+export function verifyAccessToken(settings: JwtSettings, token: string, userClaim = 'sub'): string {
   const verified = verifiedTokens(settings);
   const known = verified.get(token);
   if (known) {
@@ -130,7 +133,7 @@ export function verifyAccessToken(settings: JwtSettings, token: string): string 
     if (now < known.notBefore - settings.clockToleranceSeconds) throw new AppError('UNAUTHENTICATED', 'The token is not valid');
     return known.subject;
   }
-  const checked = verifySignedToken(settings, token);
+  const checked = verifySignedToken(settings, token, userClaim);
   verified.set(token, checked);
   return checked.subject;
 }
@@ -148,7 +151,7 @@ function verificationKey(settings: JwtSettings, token: string): KeyObject | unde
   return key && keyOf(key.secret);
 }
 
-function verifySignedToken(settings: JwtSettings, token: string): VerifiedToken {
+function verifySignedToken(settings: JwtSettings, token: string, userClaim: string): VerifiedToken {
   const key = verificationKey(settings, token);
   if (!key) throw new AppError('UNAUTHENTICATED', 'The token is not valid');
   let payload: string | jwt.JwtPayload;
@@ -162,11 +165,21 @@ function verifySignedToken(settings: JwtSettings, token: string): VerifiedToken 
     const reason = error instanceof jwt.TokenExpiredError ? 'The token has expired' : 'The token is not valid';
     throw new AppError('UNAUTHENTICATED', reason);
   }
-  if (typeof payload === 'string' || typeof payload.sub !== 'string' || payload.sub === '') {
-    throw new AppError('UNAUTHENTICATED', 'The token has no subject');
-  }
+  if (typeof payload === 'string') throw new AppError('UNAUTHENTICATED', 'The token has no subject');
+  const subject = userOfClaims(payload, userClaim);
   if (typeof payload.exp !== 'number') throw new AppError('UNAUTHENTICATED', 'The token has no expiry');
-  return { subject: payload.sub, notBefore: payload.nbf ?? 0, expiresAt: payload.exp };
+  return { subject, notBefore: payload.nbf ?? 0, expiresAt: payload.exp };
+}
+
+/** Matches `orders.user_id`, where the user is stored. */
+const MAX_USER_ID_LENGTH = 128;
+
+/** The user a verified token names in `claim`: a non-empty string within the stored length, or an integer. */
+export function userOfClaims(payload: Readonly<Record<string, unknown>>, claim: string): string {
+  const value = payload[claim];
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'string' && value !== '' && value.length <= MAX_USER_ID_LENGTH) return value;
+  throw new AppError('UNAUTHENTICATED', 'The token has no subject');
 }
 
 /** Extracts the token from an `Authorization: Bearer …` header. */

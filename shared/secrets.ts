@@ -7,11 +7,18 @@ export const MIN_SECRET_LENGTH = 32;
 
 /**
  * An embedded default: a random secret created once in the data directory and shared by every
- * process that uses it (the JWT key by auth and the gateway, the subgraph secret by all). Written
- * to a temporary file and hard-linked into place, so processes starting together agree on one
- * complete secret.
+ * process that uses it (the JWT key by auth and the gateway, the subgraph secret by all).
  */
 export function embeddedSecret(dataDir: string, file: string): string {
+  return embeddedFile(dataDir, file, () => randomBytes(48).toString('base64url'));
+}
+
+/**
+ * The content of `<dataDir>/<file>`, made by `create` the first time (with mode 0600). Written to a
+ * temporary file and hard-linked into place, so processes starting together agree on one complete
+ * file: whoever links first wins, the others read the winner's.
+ */
+export function embeddedFile(dataDir: string, file: string, create: () => string): string {
   const path = join(dataDir, file);
   try {
     return readFileSync(path, 'utf8').trim();
@@ -20,7 +27,7 @@ export function embeddedSecret(dataDir: string, file: string): string {
   }
   mkdirSync(dataDir, { recursive: true });
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(temporary, randomBytes(48).toString('base64url'), { mode: 0o600 });
+  writeFileSync(temporary, create(), { mode: 0o600 });
   try {
     linkSync(temporary, path);
   } catch (error) {

@@ -1,4 +1,4 @@
-import jwt from 'jsonwebtoken';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startStack, type Stack } from './fixtures/stack';
 
 let stack: Stack;
@@ -11,11 +11,15 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 describe('GET /auth/signIn', () => {
-  test('issues an HS256 JWT with the user id as subject, an issuer and an expiry', async () => {
+  test('issues an EdDSA JWT, named by kid, that the JWKS published through the gateway verifies, with the user id as subject, an issuer and an expiry', async () => {
     const response = await stack.gateway.get('/auth/signIn?user_id=alice');
     expect(response.status).toBe(200);
     expect(Object.keys(response.body)).toEqual(['access_token']);
-    const payload = jwt.verify(response.body.access_token, stack.jwtSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    const jwks = await stack.gateway.get('/.well-known/jwks.json');
+    expect(jwks.status).toBe(200);
+    expect(jwks.body.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: expect.any(String), kid: expect.any(String), alg: 'EdDSA', use: 'sig' }]);
+    expect(decodeProtectedHeader(response.body.access_token)).toEqual({ alg: 'EdDSA', kid: jwks.body.keys[0].kid, typ: 'JWT' });
+    const { payload } = await jwtVerify(response.body.access_token, createLocalJWKSet(jwks.body), { algorithms: ['EdDSA'] });
     expect(payload).toMatchObject({ sub: 'alice', iss: 'federation-platform' });
     expect(payload.exp! - payload.iat!).toBe(3600);
   });
@@ -34,7 +38,9 @@ describe('GET /auth/signIn', () => {
   });
 });
 
-const sign = (payload: object, options: jwt.SignOptions, secret = stack.jwtSecret) => jwt.sign(payload, secret, { algorithm: 'HS256', ...options });
+const now = () => Math.floor(Date.now() / 1000);
+/** Claims signed with the auth subgraph's own key. */
+const sign = (claims: object) => stack.signToken(claims);
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Every way a request can fail authentication, as the Authorization header it sends. */
@@ -43,11 +49,11 @@ const badCredentials: [string, () => string | undefined][] = [
   ['a Basic scheme', () => `Basic ${Buffer.from('alice:secret').toString('base64')}`],
   ['garbage after Bearer', () => 'Bearer not-a-token'],
   ['Bearer with no token', () => 'Bearer '],
-  ['a wrong signature', () => `Bearer ${sign({}, { subject: 'alice', issuer: 'federation-platform', expiresIn: 60 }, 'x'.repeat(40))}`],
-  ['an expired token', () => `Bearer ${sign({ exp: Math.floor(Date.now() / 1000) - 3600 }, { subject: 'alice', issuer: 'federation-platform' })}`],
-  ['a wrong issuer', () => `Bearer ${sign({}, { subject: 'alice', issuer: 'someone-else', expiresIn: 60 })}`],
-  ['no subject', () => `Bearer ${sign({}, { issuer: 'federation-platform', expiresIn: 60 })}`],
-  ['no expiry', () => `Bearer ${sign({}, { subject: 'alice', issuer: 'federation-platform' })}`],
+  ['a wrong signature', () => `Bearer ${sign({ sub: 'alice', iss: 'federation-platform', exp: now() + 60 }).replace(/\.[^.]+$/, `.${'A'.repeat(86)}`)}`],
+  ['an expired token', () => `Bearer ${sign({ sub: 'alice', iss: 'federation-platform', exp: now() - 3600 })}`],
+  ['a wrong issuer', () => `Bearer ${sign({ sub: 'alice', iss: 'someone-else', exp: now() + 60 })}`],
+  ['no subject', () => `Bearer ${sign({ iss: 'federation-platform', exp: now() + 60 })}`],
+  ['no expiry', () => `Bearer ${sign({ sub: 'alice', iss: 'federation-platform' })}`],
   ['alg none', () => `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'alice', iss: 'federation-platform', exp: 4102444800 })}.`],
 ];
 
@@ -90,7 +96,7 @@ describe('GraphQL without a token', () => {
     const response = await stack.gateway.graphql('mutation SignIn($u: ID!) { signIn(userId: $u) { accessToken tokenType expiresIn } }', { u: 'carol' });
     expect(response.status).toBe(200);
     expect(response.body.data.signIn).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600 });
-    expect((jwt.decode(response.body.data.signIn.accessToken) as jwt.JwtPayload).sub).toBe('carol');
+    expect(decodeJwt(response.body.data.signIn.accessToken).sub).toBe('carol');
   });
 
   test.each([

@@ -23,7 +23,7 @@ test('defaults: the documented ports, SQLite in the data directory, both product
 });
 
 test('every problem is reported at once, by setting name', () => {
-  const env = { DATA_DIR: dataDir, PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x', JWT_SECRET: 'short', SUBGRAPH_PRODUCT_URLS: 'not a url' };
+  const env = { DATA_DIR: dataDir, PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x', JWT_MODE: 'hs256', JWT_SECRET: 'short', SUBGRAPH_PRODUCT_URLS: 'not a url' };
   let error: unknown;
   try {
     loadGatewayConfig(env);
@@ -69,21 +69,43 @@ test('SUBGRAPH_<NAME>_URLS overrides any subgraph, several URLs making a pool', 
   expect(config.subgraphUrls.my_shop).toEqual(['http://c:3/graphql']);
 });
 
-test('the embedded JWT secret is generated once, private, and shared by auth and gateway', () => {
+/** The shared-secret settings of a process in hs256 mode. */
+const sharedSecretOf = (config: ReturnType<typeof loadAuthConfig>) => (config.tokens.mode === 'hs256' ? config.tokens.sharedSecret : undefined);
+const hs256 = { JWT_MODE: 'hs256' };
+
+test('jwks mode is the default: auth generates one Ed25519 key pair into DATA_DIR, once, private; the gateway holds no key that signs', () => {
   const auth = loadAuthConfig({ DATA_DIR: dataDir });
-  const gateway = loadGatewayConfig({ DATA_DIR: dataDir });
-  const [key] = auth.jwt.keys;
-  expect(gateway.jwt.keys).toEqual([key]);
+  expect(auth.tokens.mode).toBe('jwks');
+  const keys = auth.tokens.mode === 'jwks' ? auth.tokens.signing.keys : [];
+  expect(keys).toHaveLength(1);
+  expect(keys[0]!.alg).toBe('EdDSA');
+  const file = join(dataDir, 'jwt-signing-key-eddsa.pem');
+  expect(readFileSync(file, 'utf8').trim()).toBe(keys[0]!.privateKeyPem.trim());
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  const again = loadAuthConfig({ DATA_DIR: dataDir });
+  expect(again.tokens.mode === 'jwks' && again.tokens.signing.keys[0]!.kid).toBe(keys[0]!.kid);
+  const gateway = loadGatewayConfig({ DATA_DIR: dataDir, SUBGRAPH_AUTH_URLS: 'http://auth-a:19095/graphql,http://auth-b:19095/graphql' });
+  expect(gateway.jwt).toMatchObject({ mode: 'jwks', sharedSecret: undefined, userClaim: 'sub' });
+  expect(gateway.jwt.sources).toEqual([
+    { urls: ['http://auth-a:19095/.well-known/jwks.json', 'http://auth-b:19095/.well-known/jwks.json'], issuer: 'federation-platform', audience: undefined, userClaim: 'sub', auth: true },
+  ]);
+});
+
+test('the embedded JWT secret of hs256 mode is generated once, private, and shared by auth and gateway', () => {
+  const auth = sharedSecretOf(loadAuthConfig({ DATA_DIR: dataDir, ...hs256 }));
+  const gateway = loadGatewayConfig({ DATA_DIR: dataDir, ...hs256 });
+  const [key] = auth!.keys;
+  expect(gateway.jwt.sharedSecret!.keys).toEqual([key]);
   expect(key!.id).toBe('default');
   expect(key!.secret.length).toBeGreaterThanOrEqual(32);
   expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8')).toBe(key!.secret);
   expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
-  expect(loadAuthConfig({ DATA_DIR: dataDir, JWT_SECRET: 's'.repeat(40) }).jwt.keys).toEqual([{ id: 'default', secret: 's'.repeat(40) }]);
+  expect(sharedSecretOf(loadAuthConfig({ DATA_DIR: dataDir, ...hs256, JWT_SECRET: 's'.repeat(40) }))!.keys).toEqual([{ id: 'default', secret: 's'.repeat(40) }]);
 });
 
 test('JWT_KEYS is a key ring of kid=secret pairs, in order', () => {
   const [a, b] = ['a'.repeat(32), 'b=c'.repeat(11)];
-  expect(loadGatewayConfig({ DATA_DIR: dataDir, JWT_KEYS: `2026-11=${a}, old=${b}` }).jwt.keys).toEqual([
+  expect(loadGatewayConfig({ DATA_DIR: dataDir, ...hs256, JWT_KEYS: `2026-11=${a}, old=${b}` }).jwt.sharedSecret!.keys).toEqual([
     { id: '2026-11', secret: a },
     { id: 'old', secret: b },
   ]);
@@ -97,7 +119,7 @@ test.each([
   ['a repeated kid', { JWT_KEYS: `k=${'a'.repeat(32)},k=${'b'.repeat(32)}` }, /"k" appears twice/],
   ['no pairs at all', { JWT_KEYS: ',' }, /at least one/],
 ])('JWT_KEYS with %s is refused', (_case, env, message) => {
-  expect(() => loadAuthConfig({ DATA_DIR: dataDir, ...env })).toThrow(message);
+  expect(() => loadAuthConfig({ DATA_DIR: dataDir, ...hs256, ...env })).toThrow(message);
 });
 
 test('GATEWAY_WORKERS: 1 unless set, "auto" one per core, a whole number from 1 to 64 otherwise', () => {

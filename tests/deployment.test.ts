@@ -132,6 +132,24 @@ describe('docker-compose.yml', () => {
     expect(compose.volumes).toHaveProperty('mysql-data');
   });
 
+  test("auth keeps the signing key it generates in its own volume; the gateway fetches auth's JWKS from the auth service", () => {
+    const [[authName, auth]] = servicesRunning('subgraphs/auth/index.ts') as [[string, ComposeService]];
+    const authConfig = loaded.get(authName)!.config;
+    expect(authConfig.tokens.mode).toBe('jwks');
+    // The embedded key lives in DATA_DIR (./data under the image's /app), which must outlast the container.
+    expect(auth.volumes).toEqual(['auth-keys:/app/data']);
+    expect(compose.volumes).toHaveProperty('auth-keys');
+    for (const [name] of servicesRunning('gateway/index.ts')) {
+      const [source] = loaded.get(name)!.config.jwt.sources;
+      expect(source).toMatchObject({ auth: true, issuer: authConfig.tokens.signing.issuer });
+      for (const url of source.urls) {
+        const { protocol, host, pathname } = new URL(url);
+        expect(pathname).toBe('/.well-known/jwks.json');
+        expect(serviceAt(`${protocol}//${host}/graphql`).name).toBe(authName);
+      }
+    }
+  });
+
   test('migrations run once, before any service that uses the database starts', () => {
     const migrate = compose.services.migrate!;
     expect(entryOf(migrate)).toBe(scriptEntryFiles(packageJson.scripts).get('migrate'));

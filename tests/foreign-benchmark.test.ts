@@ -34,7 +34,7 @@ beforeAll(async () => {
   gatewayApp = await createGatewayServer(config);
   await gatewayApp.listen({ host: '127.0.0.1', port: 0 });
   gateway = new HttpClient(`http://127.0.0.1:${(gatewayApp.server.address() as { port: number }).port}`);
-  token = issueAccessToken(config.jwt, 'bench').accessToken;
+  token = issueAccessToken(config.jwt.sharedSecret!, 'bench').accessToken;
 });
 
 afterAll(async () => {

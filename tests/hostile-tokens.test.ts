@@ -5,8 +5,9 @@ import { startStack, type Stack } from './fixtures/stack';
 
 /**
  * Every token an attacker might try, against the real gateway: on REST, on /graphql, and on the
- * fast path that answers cached `GET /order/{id}` before Fastify. The gateway runs a key ring
- * (`current` signs, `previous` still verifies) and a clock tolerance of 30 s.
+ * fast path that answers cached `GET /order/{id}` before Fastify. The gateway runs the shared-secret
+ * mode (hs256) with a key ring (`current` signs, `previous` still verifies) and a clock tolerance
+ * of 30 s; tests/jwks-tokens.test.ts refuses the same attacks in jwks mode.
  */
 const CURRENT = randomBytes(32).toString('hex');
 const PREVIOUS = randomBytes(32).toString('hex');
@@ -22,7 +23,7 @@ let orderId: number;
 
 beforeAll(async () => {
   stack = await startStack({
-    env: { JWT_SECRET: '', JWT_KEYS: `current=${CURRENT},previous=${PREVIOUS}`, JWT_CLOCK_TOLERANCE_SECONDS: String(TOLERANCE) },
+    env: { JWT_MODE: 'hs256', JWT_SECRET: '', JWT_KEYS: `current=${CURRENT},previous=${PREVIOUS}`, JWT_CLOCK_TOLERANCE_SECONDS: String(TOLERANCE) },
     gatewayEnv: { CACHE_NAMESPACE: `test-${randomBytes(4).toString('hex')}` },
   });
   alice = await stack.signIn('alice');

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SUPERGRAPH_FILE, subgraphs } from '../schema/subgraphs';
+import { generateSigningKeyPem } from '../shared/signing-keys';
 import { CONFIG_LOADERS, loadRecordingReads } from './fixtures/config-reads';
 import { entryFile, parseCompose, parseEnvFile, readRootFile, ROOT, runsCompiled, scriptEntryFiles } from './fixtures/deployment-files';
 import { kubectlKustomize, renderKustomization, splitImage, type K8sObject } from './fixtures/kustomize';
@@ -15,12 +16,17 @@ const objects: K8sObject[] = kubectl ?? renderKustomization(K8S_DIR);
 const SECRET_NAME = 'federation-platform';
 /** Values for the Secret's keys, as an operator would create it (docs/operations.md#kubernetes). */
 const SECRET_VALUES: Record<string, string> = {
-  JWT_SECRET: randomBytes(32).toString('hex'),
   SUBGRAPH_SECRET: randomBytes(32).toString('hex'),
   DATABASE_URL: 'mysql://federation:password@mysql.example:3306/federation',
   REDIS_URL: 'redis://redis.example:6379',
 };
-const SECRET_SETTING = /SECRET|PASSWORD|TOKEN|KEY|^DATABASE_URL$|^REDIS_URL$/;
+/** Keys of the Secret that pods mount as files (a `secret` volume) instead of reading as variables. */
+const SECRET_FILES: Record<string, string> = { 'jwt-signing-key.pem': generateSigningKeyPem('EdDSA') };
+/** Settings that hold a secret; `…_FILES` ones hold paths of mounted secret files instead. */
+const SECRET_SETTING = /^(?!.*_FILES$).*(SECRET|PASSWORD|TOKEN|KEY)|^DATABASE_URL$|^REDIS_URL$/;
+/** Where the test writes the Secret's files, for the settings that name them by their mounted path. */
+const secretFilesDir = mkdtempSync(join(tmpdir(), 'k8s-secret-files-'));
+afterAll(() => rmSync(secretFilesDir, { recursive: true, force: true }));
 
 interface EnvVar {
   name: string;
@@ -41,9 +47,32 @@ const packageJson = JSON.parse(readRootFile('package.json')) as { scripts: Recor
 /** The image docker-compose.yml builds from the Dockerfile. */
 const composeImage = parseCompose(readRootFile('docker-compose.yml'), Object.fromEntries([...parseEnvFile(readRootFile('.env.example')).keys()].map((name) => [name, 'x']))).services.gateway!.image!;
 
-function environment(container: { env?: EnvVar[] }): Record<string, string> {
+/** The Secret key a path inside a mounted `secret` volume of the one Secret holds, if it is one. */
+function mountedSecretKey(pod: any, container: any, path: string): string | undefined {
+  for (const mount of container.volumeMounts ?? []) {
+    if (!path.startsWith(`${mount.mountPath}/`)) continue;
+    const secret = pod.volumes?.find(({ name }: { name: string }) => name === mount.name)?.secret;
+    if (secret?.secretName !== SECRET_NAME) continue;
+    const file = path.slice(mount.mountPath.length + 1);
+    return secret.items ? secret.items.find((item: { path: string }) => item.path === file)?.key : file;
+  }
+  return undefined;
+}
+
+/** The environment as the pod sees it; a path of a mounted secret file points at a local copy of that file. */
+function environment(pod: any, container: { env?: EnvVar[] }): Record<string, string> {
+  const local = (value: string) =>
+    value
+      .split(',')
+      .map((path) => {
+        const key = mountedSecretKey(pod, container, path);
+        if (key === undefined || SECRET_FILES[key] === undefined) return path;
+        writeFileSync(join(secretFilesDir, key), SECRET_FILES[key]!, { mode: 0o600 });
+        return join(secretFilesDir, key);
+      })
+      .join(',');
   return Object.fromEntries(
-    (container.env ?? []).map(({ name, value, valueFrom }) => [name, valueFrom?.secretKeyRef ? SECRET_VALUES[valueFrom.secretKeyRef.key]! : String(value ?? '')]),
+    (container.env ?? []).map(({ name, value, valueFrom }) => [name, valueFrom?.secretKeyRef ? SECRET_VALUES[valueFrom.secretKeyRef.key]! : local(String(value ?? ''))]),
   );
 }
 
@@ -56,7 +85,7 @@ const workloads: Workload[] = objects
     const container = pod.containers[0];
     const entry = entryFile(container.command ?? []);
     if (!entry) throw new Error(`${object.metadata.name}: command ${JSON.stringify(container.command)} is not "node dist/<file>.js"`);
-    const env = environment(container);
+    const env = environment(pod, container);
     return { object, pod, container, entry, env, loaded: loadRecordingReads(entry, env) };
   });
 const longRunning = workloads.filter(({ object }) => object.kind === 'Deployment');
@@ -128,6 +157,22 @@ describe('deploy/k8s', () => {
       expect({ name, host: loaded.config.http.host }).toEqual({ name, host: '0.0.0.0' });
       expect({ name, liveness: container.livenessProbe.httpGet }).toEqual({ name, liveness: { path: '/health', port: 'http' } });
       expect({ name, readiness: container.readinessProbe.httpGet }).toEqual({ name, readiness: { path: '/ready', port: 'http' } });
+    }
+  });
+
+  test("auth signs with a key file of the one Secret, mounted read-only; the gateway fetches auth's JWKS through its Service", () => {
+    const auth = longRunning.find(({ entry }) => entry === 'subgraphs/auth/index.ts')!;
+    expect(auth.loaded.config.tokens.mode).toBe('jwks');
+    const files = (auth.container.env as EnvVar[]).find(({ name }) => name === 'JWT_SIGNING_KEY_FILES')!.value!.split(',');
+    for (const path of files) expect(mountedSecretKey(auth.pod, auth.container, path)).toBe('jwt-signing-key.pem');
+    expect(auth.container.volumeMounts.map(({ readOnly }: { readOnly?: boolean }) => readOnly)).toEqual([true]);
+    const gateway = longRunning.find(({ entry }) => entry === 'gateway/index.ts')!;
+    const [source] = gateway.loaded.config.jwt.sources;
+    expect(source).toMatchObject({ auth: true, issuer: auth.loaded.config.tokens.signing.issuer });
+    for (const url of source.urls) {
+      const { protocol, host, pathname } = new URL(url);
+      expect(pathname).toBe('/.well-known/jwks.json');
+      expect(serviceAt(`${protocol}//${host}/graphql`)).toBe(auth);
     }
   });
 

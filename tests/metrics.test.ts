@@ -228,7 +228,8 @@ test('an instance that refuses its connection is ejected: its gauge drops to 0 a
 });
 
 test('no label names an id or a user: routes are patterns, operations known names, every family typed', () => {
-  const routes = new Set(['graphql', 'unmatched', '/health', '/ready', '/auth/signIn', '/products', '/products/:productId', '/order', '/order/:orderId']);
+  // The JWKS route: the gateways fetch auth's public keys, and serve them again.
+  const routes = new Set(['graphql', 'unmatched', '/health', '/ready', '/.well-known/jwks.json', '/auth/signIn', '/products', '/products/:productId', '/order', '/order/:orderId']);
   const operations = new Set(['other', 'none', 'SignIn', 'Products', 'Product', 'CreateProduct', 'CreateOrder', 'Order', 'AddProductsToOrder', 'AddProductToOrder']);
   const ids = [...productIds, orderId].map(String);
   expect(scraped.length).toBeGreaterThan(20);

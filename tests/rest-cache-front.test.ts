@@ -46,7 +46,7 @@ test.each([
 });
 
 test('a token that expires after filling the cache is refused from then on', async () => {
-  const shortLived = jwt.sign({ sub: 'alice', iss: 'federation-platform' }, stack.jwtSecret, { algorithm: 'HS256', expiresIn: 2 });
+  const shortLived = stack.signToken({ sub: 'alice', iss: 'federation-platform', exp: Math.floor(Date.now() / 1000) + 2 });
   expect((await stack.gateway.get(`/order/${orderId}`, { token: shortLived })).headers.get('x-cache')).toBe('HIT');
   await waitFor(async () => (await stack.gateway.get(`/order/${orderId}`, { token: shortLived })).status === 401, 'the token to expire', 5000);
 });

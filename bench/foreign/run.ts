@@ -116,7 +116,7 @@ export async function runForeignBenchmark(options: BenchOptions, buildDir?: stri
     };
     const json = { 'content-type': 'application/json' };
     // Our gateway asks every GraphQL request for a verified token; the others take none.
-    const ourHeaders = { ...json, authorization: `Bearer ${issueAccessToken(loadGatewayConfig(ourEnv).jwt, 'bench').accessToken}` };
+    const ourHeaders = { ...json, authorization: `Bearer ${issueAccessToken(loadGatewayConfig(ourEnv).jwt.sharedSecret!, 'bench').accessToken}` };
     const answerFile = join(dataDir, 'answer.json');
     const start = async (spec: ForeignTargetSpec): Promise<Target> => {
       if (spec.kind === 'hive') {

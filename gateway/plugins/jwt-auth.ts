@@ -3,13 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, type OperationDefinitionNode } from 'graphql';
 import { sendError } from '../../shared/error-response';
 import { AppError } from '../../shared/errors';
-import { bearerToken, verifyAccessToken, type JwtSettings } from '../../shared/jwt';
+import { bearerToken } from '../../shared/jwt';
 import { SpanAttribute, annotateSpan } from '../../shared/tracing/span';
 import { operationOf, type ClientDocument } from '../graphql-documents';
 import type { GatewayPlugin } from '../pipeline';
+import type { TokenVerifier } from '../token-verifier';
 
 export interface JwtAuthOptions {
-  jwt: JwtSettings;
+  /** Checks bearer tokens (shared secret or JWKS), and holds the auth subgraph's JWKS the gateway serves again. */
+  tokens: TokenVerifier;
   /** The GraphQL route, where an anonymous request may run only the public root fields. */
   graphqlRoute: string;
   /** Root fields anonymous GraphQL requests may select, as "Mutation.signIn". */
@@ -31,20 +33,19 @@ export function userOf(request: FastifyRequest): string | undefined {
   return users.get(request);
 }
 
-/** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
-export function verifiedUser(jwt: JwtSettings, header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  try {
-    return verifyAccessToken(jwt, bearerToken(header));
-  } catch {
-    return undefined;
-  }
-}
+/** The auth subgraph's public keys, served again by the gateway for clients and other resource servers. */
+const JWKS_ROUTE = '/.well-known/jwks.json';
 
-/** The authentication stage, with its token check for the stages that see a request before it (rate limit, fast path). */
+/** The authentication stage, with its token checks for the stages that see a request before it (rate limit, fast path). */
 export interface JwtAuth extends GatewayPlugin {
-  /** The verified user of an `Authorization` header; undefined when it is missing or not valid. */
-  verifiedUser(header: string | undefined): string | undefined;
+  /** The verified user of an `Authorization` header; undefined when it is missing or not valid. Waits for the issuer's keys when it must. */
+  verifiedUser(header: string | undefined): Promise<string | undefined>;
+  /**
+   * The user of a header whose token was verified before (or checks synchronously, with a shared
+   * secret); undefined otherwise. For the fast path, which must not wait: it leaves unknown tokens
+   * to the stages, which verify them.
+   */
+  knownUser(header: string | undefined): string | undefined;
 }
 
 /**
@@ -54,11 +55,26 @@ export interface JwtAuth extends GatewayPlugin {
  * it selects nothing but public root fields (sign-in).
  */
 export function useJwtAuth(options: JwtAuthOptions): JwtAuth {
+  const { tokens } = options;
   return {
     name: 'authentication',
-    verifiedUser: (header) => verifiedUser(options.jwt, header),
-    fastify: ({ app, publicRoutes }) => requireTokens(app, publicRoutes, options),
+    publicRoutes: tokens.servesAuthJwks ? [JWKS_ROUTE] : [],
+    verifiedUser: tokens.user,
+    knownUser: tokens.knownUser,
+    fastify: ({ app, publicRoutes }) => {
+      if (tokens.servesAuthJwks) serveAuthJwks(app, tokens);
+      requireTokens(app, publicRoutes, options);
+    },
   };
+}
+
+/** The auth subgraph's JWKS as last fetched; 503 SIGNING_KEYS_UNAVAILABLE until a fetch has succeeded. */
+function serveAuthJwks(app: FastifyInstance, tokens: TokenVerifier): void {
+  app.get(JWKS_ROUTE, async (_request, reply) => {
+    const jwks = await tokens.authJwks();
+    if (jwks === undefined) return sendError(reply, 'SIGNING_KEYS_UNAVAILABLE');
+    return reply.header('cache-control', 'public, max-age=60').type('application/json').send(jwks);
+  });
 }
 
 function requireTokens(app: FastifyInstance, publicRoutes: ReadonlySet<string>, options: JwtAuthOptions): void {
@@ -70,7 +86,7 @@ function requireTokens(app: FastifyInstance, publicRoutes: ReadonlySet<string>, 
     const header = request.headers.authorization;
     if (header === undefined && route === options.graphqlRoute) return; // decided once the body is parsed
     try {
-      const userId = verifyAccessToken(options.jwt, bearerToken(header));
+      const userId = await options.tokens.verify(bearerToken(header));
       users.set(request, userId);
       annotateSpan({ [SpanAttribute.userId]: userId });
     } catch (error) {

@@ -20,8 +20,8 @@ export interface RateLimitOptions {
   settings: RateLimitSettings;
   /** Where the counts live: Redis (shared by every gateway) when `redisUrl` is set, else this process. */
   cache: CacheSettings;
-  /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. */
-  authenticate(header: string | undefined): string | undefined;
+  /** The verified user of an `Authorization` header, or undefined: such requests count against their IP. May wait for an issuer's keys. */
+  authenticate(header: string | undefined): Promise<string | undefined>;
   /** Routes never counted (liveness probes). */
   exemptRoutes: readonly string[];
   log: FastifyBaseLogger;
@@ -71,8 +71,8 @@ async function limitRequests(app: FastifyInstance, counter: RateCounter, options
   } as unknown as FastifyRateLimitStoreCtor;
   await app.register(fastifyRateLimit, { global: false, store: SharedStore, skipOnError: true });
   const limit = app.createRateLimit({
-    keyGenerator: (request) => {
-      const userId = options.authenticate(request.headers.authorization);
+    keyGenerator: async (request) => {
+      const userId = await options.authenticate(request.headers.authorization);
       // An IPv6 client is counted by its /64, which it could otherwise walk through address by address.
       return userId === undefined ? `ip:${normalizeIP(request.ip)}` : userKey(userId);
     },

@@ -11,7 +11,10 @@ export interface CachedReadFastPathOptions {
   /** The REST bridge's routes; only the GET routes of queries are looked at. */
   routes: readonly BridgedRoute[];
   cache: ResponseCache;
-  /** The authentication stage's check: the verified user of an `Authorization` header, or undefined (then that stage answers the 401). */
+  /**
+   * The authentication stage's check that does not wait: the user of an `Authorization` header whose
+   * token is already known good, or undefined (then the stages verify it, and answer the 401 if due).
+   */
   authenticate(header: string | undefined): string | undefined;
   /** The rate-limit stage's counter for a user; over the limit, that stage answers (the 429). */
   rateCheck?: UserRateCheck;
