@@ -44,8 +44,8 @@ function supergraphReport({ hash, refused }: SupergraphStatus) {
  */
 export async function createGatewayServer(config: GatewayConfig): Promise<FastifyInstance> {
   // Read before anything starts: a broken manifest stops the gateway with nothing to close.
-  const storedTexts = [...loadOperations(config.restOperationsDir).values()].map(({ text }) => text);
-  const trustedDocuments = loadTrustedDocuments(config.persistedDocuments.manifests, storedTexts);
+  const restOperations = loadOperations(config.restOperationsDir);
+  const trustedDocuments = loadTrustedDocuments(config.persistedDocuments.manifests, [...restOperations.values()].map(({ text }) => text));
   const app = createHttpApp(config.http, { ownRequestLog: true });
   const { log } = app;
   const contract = gatewayContract(config, trustedDocuments);
@@ -65,7 +65,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
   const services = { fetchOf: balancing.fetchOf, deduplicate: config.subgraphDeduplication, proof: config.subgraphProof };
   const buildService = subgraphServices({ ...services, inFlight: subgraphQueries, writeAnswered: afterWrite.subgraphAnswered, metrics });
   const { supergraph, gateway, apolloServer } = createApolloGateway(config, buildService, log, contract);
-  const routes = bridgeRoutes(restRoutes, config.restOperationsDir);
+  const routes = bridgeRoutes(restRoutes, restOperations, config.restOperationsDir);
   const publicRootFields = ['Mutation.signIn', ...(config.introspection ? INTROSPECTION_FIELDS : [])];
   // Fetches the issuers' JWKS in the background from here on: the gateway starts without waiting for them.
   const tokens = createTokenVerifier(config.jwt, log);

@@ -54,9 +54,8 @@ export interface BridgedRoute {
   operation: PreparedOperation;
 }
 
-/** Pairs every route with its operation file; a missing file stops the gateway at start. */
-export function bridgeRoutes(routes: readonly RestRoute[], operationsDir: string): BridgedRoute[] {
-  const operations = loadOperations(operationsDir);
+/** Pairs every route with its operation (`loadOperations` of `operationsDir`); a missing file stops the gateway at start. */
+export function bridgeRoutes(routes: readonly RestRoute[], operations: ReadonlyMap<string, PreparedOperation>, operationsDir: string): BridgedRoute[] {
   return routes.map((route) => {
     const operation = operations.get(route.operation);
     if (!operation) throw new Error(`REST route ${route.method} ${route.url}: no operation file ${route.operation}.graphql in ${operationsDir}`);
