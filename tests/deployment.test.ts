@@ -259,7 +259,7 @@ describe('the observability profile (Prometheus and Grafana)', () => {
     const mountOf = (inside: string) => grafana.volumes!.find((volume) => volume.split(':')[1] === inside);
     const provider = parseYaml(readRootFile('deploy/observability/grafana/provisioning/dashboards/federation-platform.yml')) as { providers: { options: { path: string } }[] };
     const dashboards = mountOf(provider.providers[0]!.options.path);
-    expect(dashboards).toBeDefined();
+    expect(dashboards).toBe(`./deploy/observability/grafana/dashboards:${provider.providers[0]!.options.path}:ro`);
     const home = String(environment(grafana).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH);
     expect(existsSync(join(ROOT, hostPath(dashboards!), home.slice(provider.providers[0]!.options.path.length)))).toBe(true);
     expect(mountOf('/etc/grafana/provisioning')).toBe('./deploy/observability/grafana/provisioning:/etc/grafana/provisioning:ro');
