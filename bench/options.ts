@@ -14,6 +14,8 @@ export interface BenchOptions {
   connections: number;
   /** Connection counts of the foreign scenario, each measured in turn (`--foreign-connections`, `BENCH_FOREIGN_CONNECTIONS`). @default 32,50 */
   foreignConnections: number[];
+  /** Whether `npm run bench` ends with the foreign scenario (`--foreign=off`, `BENCH_FOREIGN=off` to leave it out). @default true */
+  foreign: boolean;
 }
 
 /** `--name=value` from argv, else `process.env[variable]`. */
@@ -29,6 +31,12 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return number;
 }
 
+function onOff(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'on') return true;
+  if (value === 'off') return false;
+  throw new Error(`--${name}: expected on or off, got "${value}"`);
+}
+
 export function benchOptions(argv: readonly string[] = process.argv.slice(2), defaults: { warmupSeconds?: number } = {}): BenchOptions {
   const list = setting('foreign-connections', 'BENCH_FOREIGN_CONNECTIONS', argv) ?? '32,50';
   return {
@@ -37,6 +45,7 @@ export function benchOptions(argv: readonly string[] = process.argv.slice(2), de
     warmupSeconds: positive('warmup', setting('warmup', 'BENCH_WARMUP_SECONDS', argv), defaults.warmupSeconds ?? 2),
     connections: Math.round(positive('connections', setting('connections', 'BENCH_CONNECTIONS', argv), 32)),
     foreignConnections: list.split(',').filter(Boolean).map((value) => Math.round(positive('foreign-connections', value, 32))),
+    foreign: onOff('foreign', setting('foreign', 'BENCH_FOREIGN', argv)),
   };
 }
 

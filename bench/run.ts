@@ -158,6 +158,7 @@ async function main(): Promise<void> {
     report(targets, samples, restBytes, growth);
     await stack.close();
     await mysqlStack?.close();
+    if (!OPTIONS.foreign) return;
     // Last, on processes of its own once the stacks above are gone (alone: `npm run bench:foreign`).
     console.log(`\n${describeForeignPlan(OPTIONS)}`);
     const foreign = await runForeignBenchmark({ ...OPTIONS, warmupSeconds: Math.max(OPTIONS.warmupSeconds, 3) }, build.dir);
@@ -236,8 +237,9 @@ function printPlan(): void {
   console.log(`npm run bench on Node ${process.version}, ${new Date().toISOString()}; the plan:`);
   console.log(`  our scenarios: ${OUR_TARGET_COUNT} targets × ${ROUNDS} rounds of ${DURATION_SECONDS} s at ${CONNECTIONS} connections, ${aboutMinutes(ours)}`);
   console.log(`  growth: ${GROWTH_REQUESTS} sequential requests × 6 cases`);
-  console.log(`  ${describeForeignPlan(OPTIONS)}`);
-  console.log(`  in all ${aboutMinutes(ours + startAndGrowth + foreignEstimateSeconds(OPTIONS))} (compiling and starting included)\n`);
+  console.log(`  ${OPTIONS.foreign ? describeForeignPlan(OPTIONS) : 'foreign supergraph: left out (--foreign=off)'}`);
+  const foreign = OPTIONS.foreign ? foreignEstimateSeconds(OPTIONS) : 0;
+  console.log(`  in all ${aboutMinutes(ours + startAndGrowth + foreign)} (compiling and starting included)\n`);
 }
 
 if (onBenchNode()) {
