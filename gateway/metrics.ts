@@ -92,12 +92,17 @@ export class GatewayMetrics {
     let name = source.operationName;
     // Read from the reader's cache: authentication and the limits read this text before.
     if (name == null && typeof source.query === 'string') name = operationOf(readDocument(source.query), undefined)?.name?.value;
+    return this.operationLabel(name);
+  }
+
+  /** A `/graphql` operation's label: its name when it is one of ours, else `other`. */
+  operationLabel(name: unknown): string {
     return typeof name === 'string' && this.knownOperations.has(name) ? name : OTHER_OPERATION;
   }
 
   /** A cached read the fast path answered on `route`: its request and its hit, with their series looked up once. */
-  fastPathHit(route: string, operation: string): (seconds: number) => void {
-    const request = this.observeRequest.child('GET', route, operation, 200);
+  fastPathHit(method: 'GET' | 'POST', route: string, operation: string): (seconds: number) => void {
+    const request = this.observeRequest.child(method, route, operation, 200);
     const hit = this.cacheResults.labels(route, 'hit');
     return (seconds) => {
       request.observe(seconds);

@@ -88,6 +88,9 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     readDocument,
     maxBatch: config.operationLimits.maxBatch,
   });
+  // Small bodies only: a cached query's is some hundred bytes; a longer one is left to Fastify unread.
+  const fastBodyBytes = Math.min(config.http.bodyLimitBytes, 16 * 1024);
+  const queryFastPath = { graphqlRoute: GRAPHQL_ROUTE, readDocument, plainRequest: trusted.plainRequest, maxBodyBytes: fastBodyBytes };
   const notice = mode === 'only' ? ONLY_MODE_NOTICE : undefined;
   const tabs = { graphqlRoute: GRAPHQL_ROUTE, operationsDir: CLIENT_OPERATIONS_DIR, tabs: playgroundTabs, introspection: config.introspection, notice };
 
@@ -97,7 +100,7 @@ export async function createGatewayServer(config: GatewayConfig): Promise<Fastif
     [
       requestLog,
       metrics && useRequestMetrics(metrics, { readDocument, restRoutes }),
-      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog, metrics }),
+      cache && useCachedReadFastPath({ routes, cache, authenticate: auth.knownUser, rateCheck: rateLimit?.checkUser, requestLog, metrics, graphql: queryFastPath }),
       health,
       rateLimit, // before authentication: bad tokens count against their IP
       config.graphqlIde && usePlayground(tabs), // before authentication: a browser gets the page without a token

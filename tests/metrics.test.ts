@@ -103,6 +103,21 @@ test('a REST read counts once per request, a miss then a hit (the hit answered b
   expect(moved('gateway_http_request_duration_seconds_sum', read)).toBeGreaterThan(0);
 });
 
+test('a GraphQL query counts once per request, a miss then a hit (the hit answered by the fast path)', async () => {
+  const id = (await stack.gateway.post('/order', { name: 'shelf', product_ids: productIds }, { token })).body.order_id;
+  const query = { route: 'graphql', method: 'POST', operation: 'Order', status: '200' };
+  const before = await metricsOf('gateway');
+  const first = await stack.gateway.graphql(ORDER_QUERY, { id: String(id) }, token);
+  const second = await stack.gateway.graphql(ORDER_QUERY, { id: String(id) }, token);
+  expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+  expect(second.body).toEqual(first.body);
+  const after = await metricsOf('gateway');
+  const moved = (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+  expect(moved(REQUESTS, query)).toBe(2);
+  expect(moved(CACHE, { route: 'graphql', result: 'miss' })).toBe(1);
+  expect(moved(CACHE, { route: 'graphql', result: 'hit' })).toBe(1);
+});
+
 test('a mutation counts under its route and operation, and its invalidations by entity type', async () => {
   const before = await metricsOf('gateway');
   const created = await stack.gateway.post('/products', { name: 'Lamp', supply_price: 1200 }, { token });

@@ -4,7 +4,7 @@ import type { CacheStore } from '../../shared/cache-store';
 import { graphqlRequestError, sendError } from '../../shared/error-response';
 import { AppError } from '../../shared/errors';
 import type { GatewayContext } from '../context';
-import type { ClientDocument } from '../graphql-documents';
+import { plainBody, type ClientDocument, type GraphQLBody } from '../graphql-documents';
 import { documentHash, type TrustedDocuments } from '../persisted-documents';
 import type { GatewayPlugin } from '../pipeline';
 import { userOf } from './jwt-auth';
@@ -30,6 +30,11 @@ export interface PersistedDocumentsSettings {
    * store (Redis when `REDIS_URL` is set), in seconds. `PERSISTED_QUERY_TTL_SECONDS`, @default 86400
    */
   registrationTtlSeconds: number;
+}
+
+/** The stage, and what the fast path asks of it before any stage has run. */
+export interface TrustedDocumentsStage extends GatewayPlugin {
+  plainRequest(body: unknown): GraphQLBody | undefined;
 }
 
 export interface TrustedDocumentsOptions {
@@ -106,7 +111,7 @@ function refuse(reply: FastifyReply, error: AppError) {
  * trusted, however it came (an anonymous body, a query string, the REST bridge), before anything
  * executes. An anonymous client still gets the 401 any anonymous request gets.
  */
-export function useTrustedDocuments(options: TrustedDocumentsOptions): GatewayPlugin {
+export function useTrustedDocuments(options: TrustedDocumentsOptions): TrustedDocumentsStage {
   const onlyTrusted: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation({ source }) {
       if (!options.documents.trusts(source)) throw graphqlRequestError('DOCUMENT_NOT_TRUSTED', notTrusted('The document is not trusted').message);
@@ -114,9 +119,28 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions): GatewayPl
   };
   return {
     name: 'trusted documents',
+    plainRequest: (body) => plainRequest(body, options),
     fastify: ({ app }) => resolveDocuments(app, options),
     apollo: [{ requestDidStart: async () => (options.mode === 'only' ? onlyTrusted : undefined) }],
   };
+}
+
+/**
+ * The plain request a body stands for, when it can be told at once and this stage would let it
+ * through unchanged: a text this mode runs, or a manifest document named by its hash alone. Anything
+ * else (an APQ registration, a hash the store may know, a refusal) is undefined: the Fastify side decides.
+ */
+function plainRequest(body: unknown, { mode, documents }: TrustedDocumentsOptions): GraphQLBody | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const { extensions, ...rest } = body as Record<string, unknown>;
+  if (extensions === undefined) {
+    const plain = plainBody(body);
+    return plain && (mode === 'allow' || documents.trusts(plain.query)) ? plain : undefined;
+  }
+  if (rest.query !== undefined || !extensions || typeof extensions !== 'object' || Object.keys(extensions).length !== 1) return undefined;
+  const hash = persistedHash(extensions);
+  const text = typeof hash === 'string' ? documents.textOf(hash) : undefined;
+  return text === undefined ? undefined : plainBody({ ...rest, query: text });
 }
 
 /** The Fastify side: resolves hashes to their text, refuses what "only" mode does not trust, stores APQ registrations. */

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { annotateSpan, SpanAttribute } from '../../../shared/tracing/span';
-import { operationOf, plainBody, type ClientDocument } from '../../graphql-documents';
+import { plainBody, type ClientDocument } from '../../graphql-documents';
 import { userOf } from '../jwt-auth';
-import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
+import { ageOf, type Lookup, type ResponseCache } from './cache';
+import { graphqlBodyOf, GRAPHQL_HIT_HEADERS, lookUpQuery } from './graphql-reads';
 
 export interface GraphQLCacheFrontOptions {
   graphqlRoute: string;
@@ -18,19 +19,15 @@ export interface GraphQLCacheFrontOptions {
  * by Apollo for the same user, and that their entities' tags have not moved since, so the answer
  * is the one Apollo would give from the cache: same key, body and headers (`X-Cache: HIT`, `Age`,
  * and `Cache-Control: no-store`, as Apollo marks a response it did not execute). Anything else —
- * anonymous requests, mutations, batches, misses — goes on to Apollo untouched.
+ * anonymous requests, mutations, batches, misses — goes on to Apollo untouched. Most hits of a
+ * signed-in client never get here: the fast path answers them before Fastify (graphql-fast-path.ts);
+ * this front answers the rest (a token not yet verified, a body the fast path does not read).
  */
 export function answerCachedQueries(app: FastifyInstance, { graphqlRoute, cache, readDocument }: GraphQLCacheFrontOptions): void {
-  // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
-  // and again at a cost a Buffer does not have (bench/README.md#node-20-writes).
-  const rendered = new WeakMap<CachedEntry, Buffer>();
-
   const answer = (reply: FastifyReply, { hit }: Lookup) => {
     if (!hit) return undefined;
-    let body = rendered.get(hit);
-    if (body === undefined) rendered.set(hit, (body = Buffer.from(JSON.stringify({ data: hit.data }))));
     annotateSpan({ [SpanAttribute.cache]: 'HIT' });
-    return reply.header('x-cache', 'HIT').header('age', ageOf(hit)).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+    return reply.headers(GRAPHQL_HIT_HEADERS).header('age', ageOf(hit)).send(graphqlBodyOf(hit));
   };
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -38,14 +35,8 @@ export function answerCachedQueries(app: FastifyInstance, { graphqlRoute, cache,
     const userId = userOf(request);
     const body = plainBody(request.body);
     if (userId === undefined || !body) return;
-    const document = readDocument(body.query);
-    const operation = operationOf(document, body.operationName);
-    if (operation?.operation !== 'query') return;
-    const operationName = body.operationName ?? null;
-    const variables = body.variables ?? {};
-    const identity = () => ({ queryHash: document.queryHash, operationName, variables, userId, operation });
-    const fingerprint = `${document.queryHash}\n${operationName ?? ''}\n${JSON.stringify(variables)}\n${userId}`;
-    const found = cache.lookUp(identity, fingerprint);
-    return answer(reply, found instanceof Promise ? await found : found);
+    const lookup = lookUpQuery(cache, readDocument, body, userId);
+    if (!lookup) return;
+    return answer(reply, lookup.found instanceof Promise ? await lookup.found : lookup.found);
   });
 }

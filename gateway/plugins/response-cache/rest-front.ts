@@ -5,6 +5,7 @@ import type { UserRateCheck } from '../rate-limit';
 import type { RequestLog } from '../request-log';
 import type { BridgedRoute } from '../rest-bridge';
 import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
+import { graphqlFastPath, type GraphQLFastPathOptions } from './graphql-fast-path';
 import { isCachedRead, lookUp } from './rest-reads';
 
 export interface CachedReadFastPathOptions {
@@ -22,6 +23,8 @@ export interface CachedReadFastPathOptions {
   requestLog: RequestLog;
   /** Counts the requests answered here, which Fastify never sees; undefined (METRICS_PORT off) counts nothing. */
   metrics?: GatewayMetrics;
+  /** Cached GraphQL queries on `POST /graphql` too (graphql-fast-path.ts); undefined answers REST reads only. */
+  graphql?: GraphQLFastPathOptions;
 }
 
 /**
@@ -60,18 +63,19 @@ function compile(bridged: BridgedRoute): FrontRoute {
 }
 
 /**
- * The cached-read fast path: answers cached REST reads (`GET /order/{id}`, `GET /products/{id}`)
- * before Fastify sees them: a hit needs only the token check, the rate-limit count, the cache
+ * The cached-read fast path: answers cached REST reads (`GET /order/{id}`, `GET /products/{id}`),
+ * and cached GraphQL queries of signed-in clients (graphql-fast-path.ts), before Fastify sees them: a hit needs only the token check, the rate-limit count, the cache
  * lookup and one write, and Fastify's per-request work cost more than all of these together. It
  * uses the other stages' code for each (authentication, rate limit, request log) and answers only
  * hits: a bad or missing token, a query string, an encoded path, a miss or any failure goes on to
  * the stages behind it unchanged, which then give the usual answer (401, 400, a fresh read). Same
  * keys, body and headers as the REST bridge's own cached answers.
  */
-export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, requestLog, metrics }: CachedReadFastPathOptions): GatewayPlugin {
+export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, requestLog, metrics, graphql }: CachedReadFastPathOptions): GatewayPlugin {
+  const queries = graphql && graphqlFastPath(graphql, { cache, authenticate, rateCheck, requestLog, metrics });
   const front = routes
     .filter((bridged) => bridged.route.method === 'GET' && !bridged.route.public && isCachedRead(bridged))
-    .map((bridged) => ({ ...compile(bridged), counted: metrics?.fastPathHit(bridged.route.url, bridged.route.operation) }));
+    .map((bridged) => ({ ...compile(bridged), counted: metrics?.fastPathHit('GET', bridged.route.url, bridged.route.operation) }));
 
   /** The REST body of an entry, rendered on its first hit: an entry never changes once stored. */
   const rendered = new WeakMap<CachedEntry, Buffer>();
@@ -111,7 +115,9 @@ export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, 
 
   return {
     name: 'cached-read fast path',
+    fastify: ({ app }) => queries?.replayBodies(app),
     fastPath(request: IncomingMessage, response: ServerResponse) {
+      if (request.method === 'POST') return queries ? queries.fastPath(request, response) : false;
       if (request.method !== 'GET') return false;
       // A number, not an object: with metrics off the clock is not read.
       const started = metrics ? performance.now() : 0;
