@@ -132,11 +132,11 @@ export function useTrustedDocuments(options: TrustedDocumentsOptions): TrustedDo
  */
 function plainRequest(body: unknown, { mode, documents }: TrustedDocumentsOptions): GraphQLBody | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const { extensions, ...rest } = body as Record<string, unknown>;
-  if (extensions === undefined) {
+  if ((body as Record<string, unknown>).extensions === undefined) {
     const plain = plainBody(body);
     return plain && (mode === 'allow' || documents.trusts(plain.query)) ? plain : undefined;
   }
+  const { extensions, ...rest } = body as Record<string, unknown>;
   if (rest.query !== undefined || !extensions || typeof extensions !== 'object' || Object.keys(extensions).length !== 1) return undefined;
   const hash = persistedHash(extensions);
   const text = typeof hash === 'string' ? documents.textOf(hash) : undefined;
