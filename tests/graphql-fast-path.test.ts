@@ -55,7 +55,7 @@ async function start(mode: 'only' | 'allow'): Promise<Server> {
   const stage = useCachedReadFastPath({
     routes: [],
     cache,
-    authenticate: (header) => (header === 'Bearer alice' ? 'alice' : undefined),
+    authenticate: (header) => ({ 'Bearer alice': 'alice', 'Bearer bob': 'bob' })[header ?? ''],
     rateCheck: () => rate.within,
     requestLog: useRequestLog(app.log),
     graphql: { graphqlRoute: '/graphql', readDocument, plainRequest: trusted.plainRequest, maxBodyBytes: 1024 },
@@ -115,11 +115,14 @@ test('whatever it does not answer reaches Fastify with the body as sent', async 
     ['a miss', { query: TRUSTED, variables: { id: '2' } }],
     ['a mutation', { query: 'mutation { order(id: 1) { id } }' }],
     ['an unknown token', { query: TRUSTED, variables: { id: '1' } }, { authorization: 'Bearer mallory' }],
+    // The same text as alice's hit (read once per text): bob's own entry is looked up, and missed.
+    ['another user', { query: TRUSTED, variables: { id: '1' } }, { authorization: 'Bearer bob' }],
     ['a hash the manifest lacks', { extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }],
     ['a batch', { 0: { query: TRUSTED } }],
     ['a body over the size read here', { query: TRUSTED, variables: { id: '1' }, padding: 'x'.repeat(2000) }],
     ['unicode', { query: TRUSTED, variables: { id: 'é€😀' } }],
   ];
+  expect((await post(allow, JSON.stringify({ query: TRUSTED, variables: { id: '1' } }))).headers.get('x-cache')).toBe('HIT');
   for (const [, body, headers] of declined) {
     const response = await post(allow, JSON.stringify(body), headers);
     expect(await response.json()).toEqual({ echo: body });

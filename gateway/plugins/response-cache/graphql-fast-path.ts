@@ -2,12 +2,13 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { ClientDocument, GraphQLBody } from '../../graphql-documents';
 import type { GatewayMetrics } from '../../metrics';
 import type { UserRateCheck } from '../rate-limit';
 import type { RequestLog } from '../request-log';
 import { ageOf, type Lookup, type ResponseCache } from './cache';
-import { graphqlBodyOf, GRAPHQL_HIT_HEADERS, lookUpQuery } from './graphql-reads';
+import { graphqlBodyOf, GRAPHQL_HIT_HEADERS, lookUpRead, readQuery, type ReadQuery } from './graphql-reads';
 
 export interface GraphQLFastPathOptions {
   graphqlRoute: string;
@@ -137,9 +138,9 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
     return answered;
   };
 
-  const lookUpBody = (raw: Buffer, userId: string) => {
-    if (!isUtf8(raw)) return undefined;
-    const text = raw.toString('utf8');
+  /** A body text's query, read once per text: parsing, the trusted-documents check and the document. */
+  const readBodies = new LRUCache<string, ReadQuery | false>({ max: 1000, maxSize: 4 * 1024 * 1024, sizeCalculation: (_read, text) => text.length + 1 });
+  const readText = (text: string): ReadQuery | undefined => {
     if (POISONING.test(text)) return undefined;
     let parsed: unknown;
     try {
@@ -148,7 +149,17 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
       return undefined;
     }
     const body = plainRequest(parsed);
-    return body && lookUpQuery(cache, readDocument, body, userId);
+    return body && readQuery(readDocument, body);
+  };
+
+  const lookUpBody = (raw: Buffer, userId: string) => {
+    if (!isUtf8(raw)) return undefined;
+    const text = raw.toString('utf8');
+    let read = readBodies.get(text);
+    if (read === undefined) readBodies.set(text, (read = readText(text) ?? false));
+    // The text determines the query, its name and variables: with the user, it names the entry
+    // (the user's length first, so no user and text can read as another pair).
+    return read ? lookUpRead(read, cache, userId, `body\n${userId.length}\n${userId}\n${text}`) : undefined;
   };
 
   return {

@@ -1,5 +1,13 @@
+import type { OperationDefinitionNode } from 'graphql';
 import { operationOf, type ClientDocument, type GraphQLBody } from '../../graphql-documents';
 import type { CachedEntry, Lookup, ResponseCache } from './cache';
+
+/** A GraphQL query as read: its document and the one operation a plain request runs. */
+export interface ReadQuery {
+  body: GraphQLBody;
+  document: ClientDocument;
+  operation: OperationDefinitionNode;
+}
 
 /** A cached GraphQL query's lookup, and the operation it is of (the metrics' label). */
 export interface QueryLookup {
@@ -7,20 +15,31 @@ export interface QueryLookup {
   found: Lookup | Promise<Lookup>;
 }
 
-/**
- * The cache entry of a plain GraphQL request of `userId`, as Apollo's side of the cache keys it
- * (same text hash, operation name, variables and user); undefined for anything but one query of a
- * document the reader accepts. Both fronts look up here: the fast path and the Fastify `preHandler`.
- */
-export function lookUpQuery(cache: ResponseCache, readDocument: (query: string) => ClientDocument, body: GraphQLBody, userId: string): QueryLookup | undefined {
+/** The query a plain request runs; undefined for anything but one query of a document the reader accepts. */
+export function readQuery(readDocument: (query: string) => ClientDocument, body: GraphQLBody): ReadQuery | undefined {
   const document = readDocument(body.query);
   const operation = operationOf(document, body.operationName);
-  if (operation?.operation !== 'query') return undefined;
+  return operation?.operation === 'query' ? { body, document, operation } : undefined;
+}
+
+/**
+ * The cache entry of `read` for `userId`, as Apollo's side of the cache keys it (same text hash,
+ * operation name, variables and user). `fingerprint`, a string that determines all four, is the
+ * GraphQL front's unless the caller has a cheaper one (ResponseCache.peek). Both fronts look up
+ * here: the fast path and the Fastify `preHandler`.
+ */
+export function lookUpRead({ body, document, operation }: ReadQuery, cache: ResponseCache, userId: string, fingerprint?: string): QueryLookup {
   const operationName = body.operationName ?? null;
   const variables = body.variables ?? {};
   const identity = () => ({ queryHash: document.queryHash, operationName, variables, userId, operation });
-  const fingerprint = `${document.queryHash}\n${operationName ?? ''}\n${JSON.stringify(variables)}\n${userId}`;
-  return { operationName: operation.name?.value, found: cache.lookUp(identity, fingerprint) };
+  const key = fingerprint ?? `${document.queryHash}\n${operationName ?? ''}\n${JSON.stringify(variables)}\n${userId}`;
+  return { operationName: operation.name?.value, found: cache.lookUp(identity, key) };
+}
+
+/** `readQuery` then `lookUpRead`: undefined for anything but a query. */
+export function lookUpQuery(cache: ResponseCache, readDocument: (query: string) => ClientDocument, body: GraphQLBody, userId: string): QueryLookup | undefined {
+  const read = readQuery(readDocument, body);
+  return read && lookUpRead(read, cache, userId);
 }
 
 // Bytes, not text: every hit writes the same answer, and Node 20 writes one large string again
