@@ -9,7 +9,7 @@ import { maskErrors, mountGraphQL } from './graphql-http';
 import { GRAPHQL_PATH, sendError } from './error-response';
 import { AppError } from './errors';
 import { useSubgraphMetrics } from './subgraph-metrics';
-import { PROOF_HEADER, verifyProof, type SubgraphProofSettings } from './subgraph-proof';
+import { PROOF_HEADER, ProofVerifier, type SubgraphProofSettings } from './subgraph-proof';
 
 const GRAPHQL_ROUTE = GRAPHQL_PATH;
 const users = new WeakMap<FastifyRequest, string>();
@@ -60,11 +60,12 @@ export async function createSubgraphApp<TContext extends BaseContext>(options: S
  * operation text.
  */
 function requireGatewayProof(app: FastifyInstance, proof: SubgraphProofSettings): void {
+  const verifier = new ProofVerifier(proof);
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== GRAPHQL_ROUTE) return;
     const header = request.headers[PROOF_HEADER];
     try {
-      const { userId } = verifyProof(proof, typeof header === 'string' ? header : undefined, operationText(request));
+      const { userId } = verifier.verify(typeof header === 'string' ? header : undefined, operationText(request));
       if (userId !== undefined) users.set(request, userId);
     } catch (error) {
       return error instanceof AppError ? sendError(reply, error.code, error.message) : sendError(reply, 'GATEWAY_PROOF_REQUIRED');

@@ -97,3 +97,30 @@ export function verifyProof(settings: SubgraphProofSettings, header: string | un
   const userId = Buffer.from(match[3]!, 'base64url').toString('utf8');
   return { userId: userId === '' ? undefined : userId };
 }
+
+/** Proofs a ProofVerifier keeps; past that it starts afresh. */
+const MAX_REMEMBERED_PROOFS = 1000;
+
+/**
+ * `verifyProof` for a subgraph's many requests: the gateway sends one proof for all the calls of
+ * an operation by a user within a second (ProofSigner), so a proof that verified is kept with the
+ * operation text it covers, and the same proof for the same text is not checked again, only its
+ * expiry is: one HMAC a second and user where every request computed its own. Anything else (an
+ * unknown header, another text, an expired proof) goes through `verifyProof`, with its errors. The
+ * lookup is by the whole header, so it tells a forger nothing about a valid mac.
+ */
+export class ProofVerifier {
+  private readonly verified = new Map<string, { query: string; expiresAt: number; proof: VerifiedProof }>();
+
+  constructor(private readonly settings: SubgraphProofSettings) {}
+
+  verify(header: string | undefined, query: string, now = Date.now()): VerifiedProof {
+    const known = header === undefined ? undefined : this.verified.get(header);
+    if (known !== undefined && known.query === query && known.expiresAt > now) return known.proof;
+    const proof = Object.freeze(verifyProof(this.settings, header, query, now));
+    if (this.verified.size >= MAX_REMEMBERED_PROOFS) this.verified.clear();
+    // verifyProof checked the header's shape: its second part is the expiry, in seconds.
+    this.verified.set(header!, { query, expiresAt: Number(header!.split('.')[1]) * 1000, proof });
+    return proof;
+  }
+}

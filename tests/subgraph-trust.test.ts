@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HttpClient } from './fixtures/http';
 import { startStack, type Stack } from './fixtures/stack';
-import { PROOF_HEADER, PROOF_LIFETIME_SECONDS, ProofSigner, signProof, verifyProof } from '../shared/subgraph-proof';
+import { PROOF_HEADER, PROOF_LIFETIME_SECONDS, ProofSigner, ProofVerifier, signProof, verifyProof } from '../shared/subgraph-proof';
 
 /** Subgraph ports are not the front door: only calls carrying the gateway's signed proof execute. */
 let stack: Stack;
@@ -119,5 +119,17 @@ describe('the proof itself', () => {
       expect(signer.sign(user, query, at)).toBe(signProof(settings, user, query, at));
     }
     expect(signer.sign('u', 'q', now)).not.toBe(signer.sign('u', 'q', now + 1000));
+  });
+
+  test("the subgraph's verifier, which remembers a proof that verified, still refuses it for another operation and once expired", () => {
+    const verifier = new ProofVerifier(settings);
+    const issued = Date.now();
+    const proof = signProof(settings, 'u', 'q', issued);
+    expect(verifier.verify(proof, 'q', issued)).toEqual({ userId: 'u' });
+    expect(verifier.verify(proof, 'q', issued + 1000)).toEqual({ userId: 'u' });
+    expect(() => verifier.verify(proof, 'other', issued)).toThrow('The gateway proof is not valid');
+    expect(() => verifier.verify(swapUser(proof, 'bob'), 'q', issued)).toThrow('The gateway proof is not valid');
+    expect(() => verifier.verify(proof, 'q', issued + (PROOF_LIFETIME_SECONDS + 1) * 1000)).toThrow('The gateway proof has expired');
+    expect(() => verifier.verify(undefined, 'q', issued)).toThrow(expect.objectContaining({ code: 'GATEWAY_PROOF_REQUIRED' }));
   });
 });

@@ -2,13 +2,13 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type DataLoader from 'dataloader';
 import { AppError } from '../../shared/errors';
 import { MAX_ID, MAX_NAME_LENGTH, requireId, requireName, toDatabaseId } from '../../shared/input';
-import type { Product } from './entities/product';
+import type { ProductSummary } from './product-list-cache';
 import type { ProductStore } from './product-store';
 
 export interface ProductContext {
   store: ProductStore;
   /** Batches every product lookup of one request, including the gateway's `_entities` calls. */
-  productById: DataLoader<number, Product | null>;
+  productById: DataLoader<number, ProductSummary | null>;
   /** Whether the list cache served this request, reported as the `X-Cache` response header. */
   listCache: { status?: 'HIT' | 'MISS' };
 }
