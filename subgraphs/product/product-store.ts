@@ -23,10 +23,6 @@ export class ProductStore {
     this.listCache = listCache && listCache.ttlSeconds > 0 ? new ProductListCache(this.products, listCache.store, listCache.ttlSeconds) : undefined;
   }
 
-  findById(id: number): Promise<Product | null> {
-    return this.products.findOneBy({ id });
-  }
-
   /**
    * Every product after `afterId` in id order whose name contains `nameContains` (ignoring case;
    * see `containsIgnoringCase`), at most `limit` of them when given, and whether the cache served it.
