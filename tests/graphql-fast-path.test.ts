@@ -5,7 +5,7 @@ import { loadGatewayConfig } from '../gateway/config';
 import { createDocumentReader } from '../gateway/graphql-documents';
 import { documentHash, loadTrustedDocuments } from '../gateway/persisted-documents';
 import { ResponseCache, useCachedReadFastPath } from '../gateway/plugins/response-cache';
-import { lookUpQuery } from '../gateway/plugins/response-cache/graphql-reads';
+import { lookUpQuery, readQuery } from '../gateway/plugins/response-cache/graphql-reads';
 import { useRequestLog } from '../gateway/plugins/request-log';
 import { useTrustedDocuments } from '../gateway/plugins/trusted-documents';
 import { createCacheStore } from '../shared/cache-store';
@@ -25,6 +25,8 @@ const ORDER = { order: { id: '1', name: 'Desk' } };
 
 interface Server {
   url: string;
+  cache: ResponseCache;
+  readDocument: ReturnType<typeof createDocumentReader>;
   /** Requests Fastify saw, and the bodies its `/graphql` route parsed. */
   fastify: { requests: number; bodies: unknown[] };
   /** What the rate-limit stage's check answers. */
@@ -69,7 +71,7 @@ async function start(mode: 'only' | 'allow'): Promise<Server> {
   });
   setFastPath(app, stage.fastPath!);
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const server = { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`, fastify, rate, app };
+  const server = { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`, cache, readDocument, fastify, rate, app };
   servers.push(server);
   return server;
 }
@@ -151,4 +153,19 @@ test('a body Fastify refuses is refused by Fastify as before: bad JSON, poisonin
     expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toEqual(expect.stringMatching(/^[A-Z_]+$/));
   }
   expect([allow.fastify.requests, allow.fastify.bodies.length]).toEqual([refused.length, 0]);
+});
+
+test("the cache remembers no long fingerprint: each lookup by one derives its own entry's key", async () => {
+  const identity = (id: string) => () => {
+    const { document, operation } = readQuery(allow.readDocument, { query: TRUSTED, variables: { id } })!;
+    return { queryHash: document.queryHash, operationName: null, variables: { id }, userId: 'alice', operation };
+  };
+  // Fingerprints must name one identity; here one is given two on purpose, to see whether it was kept.
+  for (const fingerprint of ['short', 'x'.repeat(2000)]) {
+    const first = await allow.cache.lookUp(identity('1'), fingerprint);
+    const second = await allow.cache.lookUp(identity('2'), fingerprint);
+    expect(first.hit?.data).toEqual(ORDER);
+    // Remembered, the short one names alice's entry for id 1 again; the long one is derived anew: id 2 is not stored.
+    expect(second.hit?.data).toEqual(fingerprint === 'short' ? ORDER : undefined);
+  }
 });

@@ -15,6 +15,9 @@ export interface ResponseCacheOptions {
   metrics?: GatewayMetrics;
 }
 
+/** The longest caller fingerprint `peek` remembers a key by. */
+const MAX_FINGERPRINT_CHARS = 1024;
+
 /** Tag versions outlive every entry, so an expired version can never resurrect a stale entry. */
 const TAG_TTL_SECONDS = 24 * 3600;
 
@@ -105,10 +108,12 @@ export class ResponseCache {
    * while the versions of that identity's tags are unchanged, its key is reused instead of being
    * derived again (tags read from the operation, hashed), and `identityOf` is not called.
    */
-  peek(identityOf: () => QueryIdentity, fingerprint?: string): Lookup | undefined {
+  peek(identityOf: () => QueryIdentity, given?: string): Lookup | undefined {
     const { peek } = this.options.store;
     if (!peek) return undefined;
     if (!this.schema || Date.now() < this.bypassUntil) return { key: undefined, hit: undefined };
+    // A long one (large variables, a long URL) is not remembered: 10,000 of them could hold a lot of memory.
+    const fingerprint = given !== undefined && given.length <= MAX_FINGERPRINT_CHARS ? given : undefined;
     const recent = fingerprint === undefined ? undefined : this.recentKeys.get(fingerprint);
     let key = recent?.tagKeys.every((tagKey, index) => peek(tagKey) === recent.versions[index]) ? recent.key : undefined;
     if (key === undefined) {

@@ -138,8 +138,14 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
     return answered;
   };
 
-  /** A body text's query, read once per text: parsing, the trusted-documents check and the document. */
-  const readBodies = new LRUCache<string, ReadQuery | false>({ max: 1000, maxSize: 4 * 1024 * 1024, sizeCalculation: (_read, text) => text.length + 1 });
+  /**
+   * A body text's query, read once per text (parsing, the trusted-documents check, the document),
+   * with a number no other text is ever given: the text determines the query, its name and its
+   * variables, so that number and the user name the cache entry, in a short fingerprint that keeps
+   * no client's text alive in the cache's recent keys.
+   */
+  const readBodies = new LRUCache<string, { read: ReadQuery; serial: number } | false>({ max: 1000, maxSize: 4 * 1024 * 1024, sizeCalculation: (_read, text) => text.length + 1 });
+  let serials = 0;
   const readText = (text: string): ReadQuery | undefined => {
     if (POISONING.test(text)) return undefined;
     let parsed: unknown;
@@ -155,11 +161,12 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
   const lookUpBody = (raw: Buffer, userId: string) => {
     if (!isUtf8(raw)) return undefined;
     const text = raw.toString('utf8');
-    let read = readBodies.get(text);
-    if (read === undefined) readBodies.set(text, (read = readText(text) ?? false));
-    // The text determines the query, its name and variables: with the user, it names the entry
-    // (the user's length first, so no user and text can read as another pair).
-    return read ? lookUpRead(read, cache, userId, `body\n${userId.length}\n${userId}\n${text}`) : undefined;
+    let known = readBodies.get(text);
+    if (known === undefined) {
+      const read = readText(text);
+      readBodies.set(text, (known = read ? { read, serial: (serials += 1) } : false));
+    }
+    return known ? lookUpRead(known.read, cache, userId, `body\n${known.serial}\n${userId}`) : undefined;
   };
 
   return {
