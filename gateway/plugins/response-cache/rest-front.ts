@@ -64,8 +64,9 @@ function compile(bridged: BridgedRoute): FrontRoute {
 
 /**
  * The cached-read fast path: answers cached REST reads (`GET /order/{id}`, `GET /products/{id}`),
- * and cached GraphQL queries of signed-in clients (graphql-fast-path.ts), before Fastify sees them: a hit needs only the token check, the rate-limit count, the cache
- * lookup and one write, and Fastify's per-request work cost more than all of these together. It
+ * and cached GraphQL queries of signed-in clients (graphql-fast-path.ts), before Fastify sees
+ * them: a hit needs only the token check, the rate-limit count, the cache lookup and one write,
+ * and Fastify's per-request work cost more than all of these together. It
  * uses the other stages' code for each (authentication, rate limit, request log) and answers only
  * hits: a bad or missing token, a query string, an encoded path, a miss or any failure goes on to
  * the stages behind it unchanged, which then give the usual answer (401, 400, a fresh read). Same
