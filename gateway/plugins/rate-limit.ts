@@ -33,6 +33,16 @@ export interface RateLimitOptions {
  */
 export type UserRateCheck = (userId: string) => boolean | Promise<boolean>;
 
+/**
+ * `act()` once `userId` is counted within the limit, or at once with no limit; false (at once, or
+ * as a promise when the count has to wait) over it. Both fast paths answer a hit through it.
+ */
+export function withinRateLimit(check: UserRateCheck | undefined, userId: string, act: () => boolean): boolean | Promise<boolean> {
+  if (!check) return act();
+  const within = check(userId);
+  return typeof within === 'boolean' ? within && act() : within.then((ok) => ok && act());
+}
+
 const userKey = (userId: string) => `user:${userId}`;
 
 /** The rate-limit stage, with its counter's check for the fast path. */

@@ -108,13 +108,13 @@ export class ResponseCache {
    * while the versions of that identity's tags are unchanged, its key is reused instead of being
    * derived again (tags read from the operation, hashed), and `identityOf` is not called.
    */
-  peek(identityOf: () => QueryIdentity, given?: string): Lookup | undefined {
+  peek(identityOf: () => QueryIdentity, fingerprint?: string): Lookup | undefined {
     const { peek } = this.options.store;
     if (!peek) return undefined;
     if (!this.schema || Date.now() < this.bypassUntil) return { key: undefined, hit: undefined };
     // A long one (large variables, a long URL) is not remembered: 10,000 of them could hold a lot of memory.
-    const fingerprint = given !== undefined && given.length <= MAX_FINGERPRINT_CHARS ? given : undefined;
-    const recent = fingerprint === undefined ? undefined : this.recentKeys.get(fingerprint);
+    const remembered = fingerprint !== undefined && fingerprint.length <= MAX_FINGERPRINT_CHARS ? fingerprint : undefined;
+    const recent = remembered === undefined ? undefined : this.recentKeys.get(remembered);
     let key = recent?.tagKeys.every((tagKey, index) => peek(tagKey) === recent.versions[index]) ? recent.key : undefined;
     if (key === undefined) {
       const identity = identityOf();
@@ -123,7 +123,7 @@ export class ResponseCache {
       const tagKeys = tags.map((tag) => `tag:${tag}`);
       const versions = tagKeys.map((tagKey) => peek(tagKey));
       key = entryKey(this.supergraphHash, identity, tags, versions);
-      if (fingerprint !== undefined) this.recentKeys.set(fingerprint, { tagKeys, versions, key });
+      if (remembered !== undefined) this.recentKeys.set(remembered, { tagKeys, versions, key });
     }
     const stored = peek(key);
     if (stored === undefined) return { key, hit: undefined };

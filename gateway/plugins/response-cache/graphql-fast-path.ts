@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { ClientDocument, GraphQLBody } from '../../graphql-documents';
 import type { GatewayMetrics } from '../../metrics';
-import type { UserRateCheck } from '../rate-limit';
+import { withinRateLimit, type UserRateCheck } from '../rate-limit';
 import type { RequestLog } from '../request-log';
 import { ageOf, type Lookup, type ResponseCache } from './cache';
 import { graphqlBodyOf, GRAPHQL_HIT_HEADERS, lookUpRead, readQuery, type ReadQuery } from './graphql-reads';
@@ -120,12 +120,8 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
     return true;
   };
 
-  const answerWithin = (response: ServerResponse, lookup: Lookup, userId: string, operationName: string | undefined, started: number): boolean | Promise<boolean> => {
-    if (!lookup.hit || !rateCheck) return answer(response, lookup, userId, operationName, started);
-    const within = rateCheck(userId);
-    if (typeof within === 'boolean') return within && answer(response, lookup, userId, operationName, started);
-    return within.then((ok) => ok && answer(response, lookup, userId, operationName, started));
-  };
+  const answerWithin = (response: ServerResponse, lookup: Lookup, userId: string, operationName: string | undefined, started: number): boolean | Promise<boolean> =>
+    lookup.hit ? withinRateLimit(rateCheck, userId, () => answer(response, lookup, userId, operationName, started)) : false;
 
   /** Answers the hit, or keeps the bytes for Fastify and declines. */
   const serve = async (request: IncomingMessage, response: ServerResponse, raw: Buffer, userId: string, started: number): Promise<boolean> => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayMetrics } from '../../metrics';
 import type { GatewayPlugin } from '../../pipeline';
-import type { UserRateCheck } from '../rate-limit';
+import { withinRateLimit, type UserRateCheck } from '../rate-limit';
 import type { RequestLog } from '../request-log';
 import type { BridgedRoute } from '../rest-bridge';
 import { ageOf, type CachedEntry, type Lookup, type ResponseCache } from './cache';
@@ -96,11 +96,8 @@ export function useCachedReadFastPath({ routes, cache, authenticate, rateCheck, 
    * Only hits are counted here: a miss goes on to Fastify, which counts it once. A hit over the
    * limit goes on too, and Fastify's rate limiter answers its 429.
    */
-  const answerWithin = (response: ServerResponse, route: FrontRoute, lookup: Lookup, userId: string, started: number): boolean | Promise<boolean> => {
-    if (!lookup.hit || !rateCheck) return answer(response, route, lookup, userId, started);
-    const within = rateCheck(userId);
-    return typeof within === 'boolean' ? within && answer(response, route, lookup, userId, started) : within.then((ok) => ok && answer(response, route, lookup, userId, started));
-  };
+  const answerWithin = (response: ServerResponse, route: FrontRoute, lookup: Lookup, userId: string, started: number): boolean | Promise<boolean> =>
+    lookup.hit ? withinRateLimit(rateCheck, userId, () => answer(response, route, lookup, userId, started)) : false;
 
   /** Looks the read up: with the in-memory store the answer is written in this same tick; Redis makes it wait. */
   const serve = (request: IncomingMessage, response: ServerResponse, route: FrontRoute, match: RegExpExecArray, userId: string, started: number) => {
