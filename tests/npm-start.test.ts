@@ -36,8 +36,18 @@ beforeAll(async () => {
   });
 }, START_TIMEOUT_MS + 10_000);
 
+/** Kills what is left of npm start's process group; a group already gone (ESRCH) is what is wanted. */
+function killGroup(): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
 afterAll(async () => {
-  if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  // npm stopped by Ctrl-C has a null exitCode (it has a signalCode): the rest of its group may be gone too, or not yet.
+  if (child.exitCode === null) killGroup();
   await db.drop();
   rmSync(dataDir, { recursive: true, force: true });
 });
