@@ -7,6 +7,7 @@ import { subgraphs } from '../schema/subgraphs';
 import { CONFIG_LOADERS, loadRecordingReads } from './fixtures/config-reads';
 import {
   entryFile,
+  imageNodeOptions,
   runsCompiled,
   interpolations,
   parseCompose,
@@ -15,6 +16,7 @@ import {
   readRootFile,
   ROOT,
   scriptEntryFiles,
+  scriptVariables,
   type ComposeService,
 } from './fixtures/deployment-files';
 import { runtimeImports } from './fixtures/runtime-imports';
@@ -30,6 +32,18 @@ const services = Object.entries(compose.services);
 /** Services running a process of ours: built from this repository's Dockerfile. */
 const appServices = services.filter(([, service]) => service.build !== undefined);
 const longRunning = services.filter(([, service]) => service.restart !== 'no');
+
+/** Prints the largest size, in MB, V8's young generation reaches while 100,000 objects stay alive among millions allocated. */
+const YOUNG_GENERATION_PROBE = `
+const v8 = require('node:v8');
+const ring = new Array(100000);
+let largest = 0;
+for (let i = 0; i < 4e6; i++) {
+  ring[i % ring.length] = { i, list: [i] };
+  if (i % 50000 === 0) largest = Math.max(largest, v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_size);
+}
+process.stdout.write(String(largest / 2 ** 20));
+`;
 
 function environment(service: ComposeService): Record<string, string> {
   return Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, String(value ?? '')]));
@@ -301,6 +315,22 @@ describe('Dockerfile', () => {
     // Nothing compiles TypeScript at run time.
     expect(packageJson.dependencies).not.toHaveProperty('tsx');
     expect(packageJson.dependencies).not.toHaveProperty('typescript');
+  });
+
+  test("every process runs with the image's Node options, npm's start scripts set the same, and they hold V8's young generation at the size they name", () => {
+    const options = imageNodeOptions();
+    const semiSpaceMb = Number(/--max-semi-space-size=(\d+)/.exec(options)?.[1]);
+    expect(semiSpaceMb).toBeGreaterThan(0);
+    const starts = Object.entries(packageJson.scripts).filter(([name]) => name.startsWith('start:'));
+    expect(starts.length).toBe(scriptEntryFiles(packageJson.scripts).size - 1); // every process script but `migrate`
+    for (const [name, script] of starts) expect({ name, options: scriptVariables(script).get('NODE_OPTIONS') }).toEqual({ name, options });
+    // Compose's services inherit the image's; the manifests set only what the config reads (tests/kubernetes.test.ts).
+    for (const [name, service] of appServices) expect({ name, options: environment(service).NODE_OPTIONS }).toEqual({ name, options: undefined });
+    // An allocation that keeps 100,000 objects alive grows Node 24's young generation to 128 MB by
+    // default; under the options it stops at their two semi-spaces.
+    const probe = spawnSync(process.execPath, ['-e', YOUNG_GENERATION_PROBE], { env: { ...process.env, NODE_OPTIONS: options }, encoding: 'utf8' });
+    expect({ status: probe.status, stderr: probe.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(Number(probe.stdout)).toBe(2 * semiSpaceMb);
   });
 
   test('every package a process imports is a production dependency, and no file it loads is left out of the image', () => {
