@@ -7,7 +7,8 @@ import { subgraphs } from '../schema/subgraphs';
 import { CONFIG_LOADERS, loadRecordingReads } from './fixtures/config-reads';
 import {
   entryFile,
-  imageNodeOptions,
+  imageMemorySettings,
+  MEMORY_SETTINGS,
   runsCompiled,
   interpolations,
   parseCompose,
@@ -317,18 +318,24 @@ describe('Dockerfile', () => {
     expect(packageJson.dependencies).not.toHaveProperty('typescript');
   });
 
-  test("every process runs with the image's Node options, npm's start scripts set the same, and they hold V8's young generation at the size they name", () => {
-    const options = imageNodeOptions();
-    const semiSpaceMb = Number(/--max-semi-space-size=(\d+)/.exec(options)?.[1]);
+  test("every process runs with the image's memory settings, npm's start scripts set the same, and its Node options hold V8's young generation at the size they name", () => {
+    const settings = imageMemorySettings();
+    const semiSpaceMb = Number(/--max-semi-space-size=(\d+)/.exec(settings.NODE_OPTIONS)?.[1]);
     expect(semiSpaceMb).toBeGreaterThan(0);
+    expect(Number(settings.MALLOC_ARENA_MAX)).toBeGreaterThan(0);
     const starts = Object.entries(packageJson.scripts).filter(([name]) => name.startsWith('start:'));
     expect(starts.length).toBe(scriptEntryFiles(packageJson.scripts).size - 1); // every process script but `migrate`
-    for (const [name, script] of starts) expect({ name, options: scriptVariables(script).get('NODE_OPTIONS') }).toEqual({ name, options });
+    for (const [name, script] of starts) {
+      const variables = scriptVariables(script);
+      for (const setting of MEMORY_SETTINGS) expect({ name, setting, value: variables.get(setting) }).toEqual({ name, setting, value: settings[setting] });
+    }
     // Compose's services inherit the image's; the manifests set only what the config reads (tests/kubernetes.test.ts).
-    for (const [name, service] of appServices) expect({ name, options: environment(service).NODE_OPTIONS }).toEqual({ name, options: undefined });
+    for (const [name, service] of appServices) {
+      for (const setting of MEMORY_SETTINGS) expect({ name, setting, value: environment(service)[setting] }).toEqual({ name, setting, value: undefined });
+    }
     // An allocation that keeps 100,000 objects alive grows Node 24's young generation to 128 MB by
     // default; under the options it stops at their two semi-spaces.
-    const probe = spawnSync(process.execPath, ['-e', YOUNG_GENERATION_PROBE], { env: { ...process.env, NODE_OPTIONS: options }, encoding: 'utf8' });
+    const probe = spawnSync(process.execPath, ['-e', YOUNG_GENERATION_PROBE], { env: { ...process.env, NODE_OPTIONS: settings.NODE_OPTIONS }, encoding: 'utf8' });
     expect({ status: probe.status, stderr: probe.stderr }).toEqual({ status: 0, stderr: '' });
     expect(Number(probe.stdout)).toBe(2 * semiSpaceMb);
   });
