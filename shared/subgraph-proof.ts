@@ -87,15 +87,21 @@ export interface VerifiedProof {
 
 /** The proof's user, or a GATEWAY_PROOF_REQUIRED error when it is missing, forged, for another operation or expired. */
 export function verifyProof(settings: SubgraphProofSettings, header: string | undefined, query: string, now = Date.now()): VerifiedProof {
+  return { userId: checkProof(settings, header, query, now).userId };
+}
+
+/** `verifyProof`, with the proof's expiry (ms since the epoch) as read from the header. */
+function checkProof(settings: SubgraphProofSettings, header: string | undefined, query: string, now: number): VerifiedProof & { expiresAt: number } {
   if (header === undefined) throw new AppError('GATEWAY_PROOF_REQUIRED');
   const match = /^(v1\.(\d{1,12})\.([A-Za-z0-9_-]*))\.([A-Za-z0-9_-]{43})$/.exec(header);
   const given = match && Buffer.from(match[4]!, 'base64url');
   if (!match || !given || !timingSafeEqual(given, mac(settings, match[1]!, query))) {
     throw new AppError('GATEWAY_PROOF_REQUIRED', 'The gateway proof is not valid');
   }
-  if (Number(match[2]) * 1000 <= now) throw new AppError('GATEWAY_PROOF_REQUIRED', 'The gateway proof has expired');
+  const expiresAt = Number(match[2]) * 1000;
+  if (expiresAt <= now) throw new AppError('GATEWAY_PROOF_REQUIRED', 'The gateway proof has expired');
   const userId = Buffer.from(match[3]!, 'base64url').toString('utf8');
-  return { userId: userId === '' ? undefined : userId };
+  return { userId: userId === '' ? undefined : userId, expiresAt };
 }
 
 /** Proofs a ProofVerifier keeps; past that it starts afresh. */
@@ -117,10 +123,11 @@ export class ProofVerifier {
   verify(header: string | undefined, query: string, now = Date.now()): VerifiedProof {
     const known = header === undefined ? undefined : this.verified.get(header);
     if (known !== undefined && known.query === query && known.expiresAt > now) return known.proof;
-    const proof = Object.freeze(verifyProof(this.settings, header, query, now));
+    const { userId, expiresAt } = checkProof(this.settings, header, query, now);
+    const proof = Object.freeze({ userId });
     if (this.verified.size >= MAX_REMEMBERED_PROOFS) this.verified.clear();
-    // verifyProof checked the header's shape: its second part is the expiry, in seconds.
-    this.verified.set(header!, { query, expiresAt: Number(header!.split('.')[1]) * 1000, proof });
+    // checkProof threw unless there was a header.
+    this.verified.set(header!, { query, expiresAt, proof });
     return proof;
   }
 }
