@@ -30,17 +30,29 @@ deferApolloTelemetryModules();
  * the stand-in loads the real module the first time anything reads from it, which Apollo does only
  * when it starts its telemetry. Apollo's module reads them inside its functions, never as it loads.
  *
- * Must run before `@apollo/gateway` is first loaded; a module some other code has already loaded (tracing's SDK loads
- * `@opentelemetry/resources`) is left as it is. Under Jest, whose module registry is its own,
- * this changes nothing.
+ * Must run before `@apollo/gateway` is first loaded; a module some other code has already loaded
+ * is left as it is (tracing's SDK, with `ZIPKIN_URL`, loads copies of its own). A file that does
+ * not resolve (an Apollo Gateway that moved or dropped one) is left to load as Apollo says: this
+ * only saves memory, and must never stop the gateway; tests/apollo-telemetry.test.ts resolves the
+ * same files, so an upgrade that moves them fails there. Under Jest, whose module registry is its
+ * own, this changes nothing.
  */
 function deferApolloTelemetryModules(): void {
-  const apolloTelemetryFile = require.resolve(APOLLO_TELEMETRY_FILE);
-  if (require.cache[apolloTelemetryFile] !== undefined) return; // loaded already: too late to matter
+  const apolloTelemetryFile = resolvable(() => require.resolve(APOLLO_TELEMETRY_FILE));
+  // Not found, or loaded already: too late to matter.
+  if (apolloTelemetryFile === undefined || require.cache[apolloTelemetryFile] !== undefined) return;
   const requireAsApollo = createRequire(apolloTelemetryFile);
   for (const name of APOLLO_TELEMETRY_MODULES) {
-    const file = requireAsApollo.resolve(name);
-    if (require.cache[file] === undefined) require.cache[file] = standIn(file);
+    const file = resolvable(() => requireAsApollo.resolve(name));
+    if (file !== undefined && require.cache[file] === undefined) require.cache[file] = standIn(file);
+  }
+}
+
+function resolvable(resolve: () => string): string | undefined {
+  try {
+    return resolve();
+  } catch {
+    return undefined;
   }
 }
 
