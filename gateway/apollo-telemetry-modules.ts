@@ -4,9 +4,10 @@ import { createRequire, Module } from 'node:module';
  * What Apollo Gateway's telemetry module (`@apollo/gateway/dist/utilities/opentelemetry.js`)
  * loads only to report Apollo's own usage telemetry: OpenTelemetry's metrics SDK, its OTLP
  * exporter and the cloud resource detectors. Apollo Gateway's index loads that module whether
- * telemetry is on or not, and these stay in the heap for the life of the process: some 14 MB of
- * it, doubled under load, where the heap grows to twice what a full collection keeps
- * (`HEAP_GROWTH_PERCENT`), while the gateway uses none of it unless `APOLLO_TELEMETRY` is on.
+ * telemetry is on or not, and these stay in the heap for the life of the process: some 12 MB of
+ * the gateway's, doubled under load, where the heap grows to twice what a full collection keeps
+ * (`HEAP_GROWTH_PERCENT`), while the gateway uses none of it unless `APOLLO_TELEMETRY` is on
+ * (bench/README.md#memory, item 7).
  */
 export const APOLLO_TELEMETRY_MODULES = [
   '@opentelemetry/sdk-metrics',

@@ -69,8 +69,9 @@ test('the gateway process defers them before Apollo Gateway loads: its telemetry
   // Preloaded into the gateway: what it has loaded, written as it exits.
   writeFileSync(probe, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(Object.keys(require.cache))));\n`);
   const [auth, product, order] = (await freePorts(3)).map((port) => `http://127.0.0.1:${port}/graphql`) as [string, string, string];
+  let gateway: Awaited<ReturnType<typeof spawnProcess>> | undefined;
   try {
-    const gateway = await spawnProcess('gateway', 'gateway/index.ts', {
+    gateway = await spawnProcess('gateway', 'gateway/index.ts', {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       DATA_DIR: dir,
@@ -80,14 +81,17 @@ test('the gateway process defers them before Apollo Gateway loads: its telemetry
       SUBGRAPH_ORDER_URLS: order,
       NODE_OPTIONS: `--require ${probe}`,
     });
+    const { child } = gateway;
     await new Promise((resolve) => {
-      gateway.child.once('exit', resolve);
-      gateway.child.kill('SIGTERM');
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
     });
     const loaded = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
     expect(loaded).toContain(require.resolve('@apollo/gateway/dist/utilities/opentelemetry.js'));
     expect(filesOfDeferredPackages(loaded)).toEqual(Object.fromEntries(PACKAGE_FOLDERS.map(({ name, entry }) => [name, [entry]])));
   } finally {
+    // A failed check leaves no gateway running.
+    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
