@@ -19,7 +19,8 @@ export const APOLLO_TELEMETRY_MODULES = [
   '@opentelemetry/resource-detector-azure',
 ] as const;
 
-const APOLLO_TELEMETRY_FILE = '@apollo/gateway/dist/utilities/opentelemetry.js';
+/** Apollo Gateway's telemetry module, which loads `APOLLO_TELEMETRY_MODULES`. */
+export const APOLLO_TELEMETRY_FILE = '@apollo/gateway/dist/utilities/opentelemetry.js';
 
 // As this module is imported: gateway/serve.ts imports it second, right after tracing starts,
 // before anything loads Apollo Gateway.

@@ -3,15 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { APOLLO_TELEMETRY_MODULES } from '../gateway/apollo-telemetry-modules';
-import { freePorts, runnable, spawnProcess } from './fixtures/processes';
+import { APOLLO_TELEMETRY_FILE, APOLLO_TELEMETRY_MODULES } from '../gateway/apollo-telemetry-modules';
+import { freePorts, runnable, spawnProcess, stopProcess } from './fixtures/processes';
 
 // Apollo Gateway's usage telemetry pulls in OpenTelemetry's metrics SDK, an OTLP exporter and
 // cloud detectors (gateway/apollo-telemetry-modules.ts). They are proven here by the files Node
 // loaded: the heap they would have held is the bench's to measure (bench/README.md#memory).
 
 const ROOT = join(__dirname, '..');
-const requireFromApollo = (name: string) => require.resolve(name, { paths: [dirname(require.resolve('@apollo/gateway/dist/utilities/opentelemetry.js'))] });
+const requireFromApollo = (name: string) => require.resolve(name, { paths: [dirname(require.resolve(APOLLO_TELEMETRY_FILE))] });
 /** Each deferred package's folder, as Apollo's telemetry module resolves it. */
 const PACKAGE_FOLDERS = APOLLO_TELEMETRY_MODULES.map((name) => {
   const entry = requireFromApollo(name);
@@ -69,9 +69,8 @@ test('the gateway process defers them before Apollo Gateway loads: its telemetry
   // Preloaded into the gateway: what it has loaded, written as it exits.
   writeFileSync(probe, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, JSON.stringify(Object.keys(require.cache))));\n`);
   const [auth, product, order] = (await freePorts(3)).map((port) => `http://127.0.0.1:${port}/graphql`) as [string, string, string];
-  let gateway: Awaited<ReturnType<typeof spawnProcess>> | undefined;
   try {
-    gateway = await spawnProcess('gateway', 'gateway/index.ts', {
+    const gateway = await spawnProcess('gateway', 'gateway/index.ts', {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       DATA_DIR: dir,
@@ -81,17 +80,11 @@ test('the gateway process defers them before Apollo Gateway loads: its telemetry
       SUBGRAPH_ORDER_URLS: order,
       NODE_OPTIONS: `--require ${probe}`,
     });
-    const { child } = gateway;
-    await new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    });
+    await stopProcess(gateway.child);
     const loaded = JSON.parse(readFileSync(listFile, 'utf8')) as string[];
-    expect(loaded).toContain(require.resolve('@apollo/gateway/dist/utilities/opentelemetry.js'));
+    expect(loaded).toContain(require.resolve(APOLLO_TELEMETRY_FILE));
     expect(filesOfDeferredPackages(loaded)).toEqual(Object.fromEntries(PACKAGE_FOLDERS.map(({ name, entry }) => [name, [entry]])));
   } finally {
-    // A failed check leaves no gateway running.
-    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
