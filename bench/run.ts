@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     for (const target of targets) await check(target);
     console.log(`our scenarios: ${targets.length} targets answer; warming up (${OPTIONS.warmupSeconds} s each)`);
     for (const target of targets) await measureTarget(target, OPTIONS.warmupSeconds); // JIT, caches, connections
-    const samples = await interleave(targets, ROUNDS, async (target, round) => {
+    const samples = await interleave(measuringOrder(targets), ROUNDS, async (target, round) => {
       const sample = await measureTarget(target, DURATION_SECONDS);
       console.log(progressLine(`${target.scenario} / ${target.name}`, round, ROUNDS, sample));
       return sample;
@@ -179,51 +179,84 @@ async function check(target: Target): Promise<void> {
   if (!response.ok || text.includes('"errors"')) throw new Error(`${target.scenario} / ${target.name}: ${response.status} ${text.slice(0, 300)}`);
 }
 
+/** A target by its scenario and name. */
+type TargetRef = readonly [scenario: string, name: string];
+const ORDER = 'order with 3 products';
+const BARE: TargetRef = ['ceiling', 'bare Node http, fixed JSON body'];
+const DIRECT: TargetRef = ['product(id)', 'direct product subgraph'];
+const STOCK = (scenario: string): TargetRef => [scenario, 'stock Apollo Gateway'];
+const OURS = (scenario: string, deduplication: '' | ', client deduplication off' | ', deduplication off'): TargetRef => [scenario, `our gateway (cache off${deduplication})`];
+const CACHED_REST: TargetRef = ['cached order', 'cached GET /order/{id} (REST)'];
+const CACHED_GRAPHQL: TargetRef = ['cached order', 'cached GraphQL order query'];
+
+/** A ratio of the report: `part` over `whole`, of their rates (or CPU per request), median over median and round by round. */
+interface RatioSpec {
+  name: string;
+  part: TargetRef;
+  whole: TargetRef;
+  of?: 'cpu';
+  likeForLike: string;
+}
+
+const LIKE_FOR_LIKE = 'yes';
+// Ours merging 32 identical requests in flight, which the peer cannot: what a burst gains, not like for like.
+const BURST = 'no: ours merges identical requests in flight, the peer cannot';
+const RATIOS: readonly RatioSpec[] = [
+  { name: 'our gateway without deduplication / stock gateway, order with 3 products', part: OURS(ORDER, ', deduplication off'), whole: STOCK(ORDER), likeForLike: LIKE_FOR_LIKE },
+  // On 2 shared cores the subgraphs and the load generator bound the rate too: CPU per request is the gateway's own cost.
+  { name: 'the same, CPU per request (lower is better)', part: OURS(ORDER, ', deduplication off'), whole: STOCK(ORDER), of: 'cpu', likeForLike: LIKE_FOR_LIKE },
+  { name: 'our gateway without deduplication / direct subgraph, product(id)', part: OURS('product(id)', ', deduplication off'), whole: DIRECT, likeForLike: LIKE_FOR_LIKE },
+  { name: 'stock gateway / direct subgraph, product(id)', part: STOCK('product(id)'), whole: DIRECT, likeForLike: LIKE_FOR_LIKE },
+  { name: 'cached REST order read / bare server', part: CACHED_REST, whole: BARE, likeForLike: LIKE_FOR_LIKE },
+  { name: 'cached GraphQL order query / bare server', part: CACHED_GRAPHQL, whole: BARE, likeForLike: LIKE_FOR_LIKE },
+  { name: 'our gateway / stock gateway, order with 3 products', part: OURS(ORDER, ''), whole: STOCK(ORDER), likeForLike: BURST },
+  { name: 'our gateway without client deduplication / stock gateway, order with 3 products', part: OURS(ORDER, ', client deduplication off'), whole: STOCK(ORDER), likeForLike: BURST },
+  { name: 'our gateway / stock gateway, product(id)', part: OURS('product(id)', ''), whole: STOCK('product(id)'), likeForLike: BURST },
+  { name: 'our gateway / direct subgraph, product(id)', part: OURS('product(id)', ''), whole: DIRECT, likeForLike: BURST },
+  { name: 'our gateway without client deduplication / direct subgraph, product(id)', part: OURS('product(id)', ', client deduplication off'), whole: DIRECT, likeForLike: BURST },
+];
+
+/**
+ * The order in which a round measures the targets: the two sides of each like-for-like ratio one
+ * right after the other (the bare server just before the cached reads, the direct subgraph just
+ * before our gateway without deduplication), so that a change in the shared machine's load between
+ * two measurements hits both sides of a ratio less; the tables keep the scenarios' order.
+ */
+function measuringOrder(targets: readonly Target[]): Target[] {
+  const first: TargetRef[] = [BARE, CACHED_REST, CACHED_GRAPHQL, DIRECT, OURS('product(id)', ', deduplication off'), STOCK('product(id)'), OURS(ORDER, ', deduplication off'), STOCK(ORDER)];
+  const find = ([scenario, name]: TargetRef) => targets.find((target) => target.scenario === scenario && target.name === name);
+  const paired = first.map(find).filter((target): target is Target => target !== undefined);
+  return [...paired, ...targets.filter((target) => !paired.includes(target))];
+}
+
 function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number, growth: GrowthRow[]): void {
   const rows = targets.map((target) => ({ scenario: target.scenario, target: target.name, ...summarize(samples.get(target)!) }));
-  const cpu = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.cpuMsPerRequest;
-  const rate = (scenario: string, name: string) => rows.find((row) => row.scenario === scenario && row.target === name)!.requestsPerSecond;
-  const percent = (part: number, whole: number) => `${Math.round((100 * part) / whole)} %`;
-  const ours = (scenario: string, deduplication: string) => rate(scenario, `our gateway (cache off${deduplication})`);
-  const order = 'order with 3 products';
-  const noDedup = ', deduplication off';
-  const noClientDedup = ', client deduplication off';
-  const bare = rate('ceiling', 'bare Node http, fixed JSON body');
-  const likeForLike = 'yes';
-  // Ours merging 32 identical requests in flight, which the peer cannot: what a burst gains, not like for like.
-  const burst = 'no: ours merges identical requests in flight, the peer cannot';
-  const ratioRows: { name: string; value: string; likeForLike: string }[] = [
-    { name: 'our gateway without deduplication / stock gateway, order with 3 products', value: percent(ours(order, noDedup), rate(order, 'stock Apollo Gateway')), likeForLike },
-    // On 2 shared cores the subgraphs and the load generator bound the rate too: CPU per request is the gateway's own cost.
-    {
-      name: 'the same, CPU per request (lower is better)',
-      value: percent(cpu(order, 'our gateway (cache off, deduplication off)'), cpu(order, 'stock Apollo Gateway')),
-      likeForLike,
-    },
-    { name: 'our gateway without deduplication / direct subgraph, product(id)', value: percent(ours('product(id)', noDedup), rate('product(id)', 'direct product subgraph')), likeForLike },
-    { name: 'stock gateway / direct subgraph, product(id)', value: percent(rate('product(id)', 'stock Apollo Gateway'), rate('product(id)', 'direct product subgraph')), likeForLike },
-    { name: 'cached REST order read / bare server', value: percent(rate('cached order', 'cached GET /order/{id} (REST)'), bare), likeForLike },
-    { name: 'cached GraphQL order query / bare server', value: percent(rate('cached order', 'cached GraphQL order query'), bare), likeForLike },
-    { name: 'our gateway / stock gateway, order with 3 products', value: percent(ours(order, ''), rate(order, 'stock Apollo Gateway')), likeForLike: burst },
-    { name: 'our gateway without client deduplication / stock gateway, order with 3 products', value: percent(ours(order, noClientDedup), rate(order, 'stock Apollo Gateway')), likeForLike: burst },
-    { name: 'our gateway / stock gateway, product(id)', value: percent(ours('product(id)', ''), rate('product(id)', 'stock Apollo Gateway')), likeForLike: burst },
-    { name: 'our gateway / direct subgraph, product(id)', value: percent(ours('product(id)', ''), rate('product(id)', 'direct product subgraph')), likeForLike: burst },
-    { name: 'our gateway without client deduplication / direct subgraph, product(id)', value: percent(ours('product(id)', noClientDedup), rate('product(id)', 'direct product subgraph')), likeForLike: burst },
-  ];
+  const runsOf = ([scenario, name]: TargetRef) => samples.get(targets.find((target) => target.scenario === scenario && target.name === name)!)!;
+  const rowOf = ([scenario, name]: TargetRef) => rows.find((row) => row.scenario === scenario && row.target === name)!;
+  const percent = (part: number, whole: number) => Math.round((100 * part) / whole);
+  const ratioRows = RATIOS.map((ratio) => {
+    const [part, whole] = [runsOf(ratio.part), runsOf(ratio.whole)];
+    const value = ratio.of === 'cpu' ? percent(rowOf(ratio.part).cpuMsPerRequest, rowOf(ratio.whole).cpuMsPerRequest) : percent(rowOf(ratio.part).requestsPerSecond, rowOf(ratio.whole).requestsPerSecond);
+    const rounds = part.map((sample, round) =>
+      ratio.of === 'cpu' ? percent(sample.cpuMsPerRequest, whole[round]!.cpuMsPerRequest) : percent(sample.requestsPerSecond, whole[round]!.requestsPerSecond),
+    );
+    return { name: ratio.name, value: `${value} %`, rounds, likeForLike: ratio.likeForLike };
+  });
   const ratios = Object.fromEntries(ratioRows.map((row) => [row.name, row.value]));
+  const ratioRounds = Object.fromEntries(ratioRows.map((row) => [row.name, row.rounds]));
   console.log(`\nOur scenarios: ${ROUNDS} interleaved rounds of ${DURATION_SECONDS} s, ${CONNECTIONS} connections, SQLite, tracing off; ${runHeader()}\n`);
   console.log('| scenario | target | req/s (median) | p50 ms | p99 ms | errors | RSS MB | CPU ms / request |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.scenario} | ${row.target} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.errors} | ${row.rssMb} | ${row.cpuMsPerRequest} |`);
-  console.log('\n| ratio (same run) | value | like for like |\n|---|---|---|');
-  for (const row of ratioRows) console.log(`| ${row.name} | ${row.value} | ${row.likeForLike} |`);
+  console.log('\n| ratio (same run) | value (medians) | round by round | like for like |\n|---|---|---|---|');
+  for (const row of ratioRows) console.log(`| ${row.name} | ${row.value} | ${row.rounds.join(', ')} % | ${row.likeForLike} |`);
   console.log(`\nGrowth (our gateway, cache off, ${GROWTH_REQUESTS} sequential requests a case):\n`);
   console.log('| case | p50 ms | p99 ms | response bytes | product subgraph calls per request |');
   console.log('|---|---|---|---|---|');
   for (const row of growth) console.log(`| ${row.case} | ${row.p50Ms} | ${row.p99Ms} | ${row.responseBytes} | ${row.productCallsPerRequest ?? '–'} |`);
   writeFileSync(
     join(__dirname, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios, growth }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), rounds: ROUNDS, seconds: DURATION_SECONDS, connections: CONNECTIONS, restBodyBytes: restBytes, results: rows, ratios, ratioRounds, growth }, null, 2)}\n`,
   );
 }
 
