@@ -218,9 +218,10 @@ const RATIOS: readonly RatioSpec[] = [
 
 /**
  * The order in which a round measures the targets: the two sides of each like-for-like ratio one
- * right after the other (the bare server just before the cached reads, the direct subgraph just
- * before our gateway without deduplication), so that a change in the shared machine's load between
- * two measurements hits both sides of a ratio less; the tables keep the scenarios' order.
+ * right after the other (the bare server just before the cached reads, our gateway without
+ * deduplication between the direct subgraph and the stock gateway), so that a change in the shared
+ * machine's load between two measurements hits both sides of a ratio less; the tables keep the
+ * scenarios' order.
  */
 function measuringOrder(targets: readonly Target[]): Target[] {
   const first: TargetRef[] = [BARE, CACHED_REST, CACHED_GRAPHQL, DIRECT, OURS('product(id)', ', deduplication off'), STOCK('product(id)'), OURS(ORDER, ', deduplication off'), STOCK(ORDER)];
