@@ -130,9 +130,10 @@ export interface HttpSettings {
    * How far V8 lets the heap grow past what the last full collection kept, in percent; 0 leaves
    * V8's own choice. V8's own lets a small live heap (the gateway keeps about 40 MB) grow to three
    * or four times its size between collections, so under load the gateway's RSS settled near
-   * 240-260 MB; at 100 it stays under 190 MB at the same CPU per request (bench/README.md#memory).
-   * Unlike a `--max-old-space-size` cap it is no limit: a heap that needs more still gets it.
-   * `HEAP_GROWTH_PERCENT`, @default 100
+   * 240-260 MB; at 100 it stayed under 190 MB at the same CPU per request, and 75 keeps another
+   * 7-10 MB off the gateway under load, again at a CPU per request interleaved runs could not tell
+   * apart (bench/README.md#memory). Unlike a `--max-old-space-size` cap it is no limit: a heap that
+   * needs more still gets it. `HEAP_GROWTH_PERCENT`, @default 75
    */
   heapGrowthPercent: number;
 }
@@ -146,7 +147,7 @@ export function readHttpSettings(env: EnvReader, defaults: { host: string; port:
     metricsPort: readMetricsPort(env, defaults.metricsPort),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: env.int('BODY_LIMIT_BYTES', 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
-    heapGrowthPercent: env.int('HEAP_GROWTH_PERCENT', 100, { min: 0, max: 1000 }),
+    heapGrowthPercent: env.int('HEAP_GROWTH_PERCENT', 75, { min: 0, max: 1000 }),
   };
 }
 

@@ -38,8 +38,8 @@ test('every problem is reported at once, by setting name', () => {
   expect(() => loadProductConfig(env)).toThrow(/DATABASE_URL must look like mysql:/);
 });
 
-test('every process grows its heap by HEAP_GROWTH_PERCENT (100 unless set; 0 leaves it to V8), and refuses a bad value', () => {
-  expect(loadGatewayConfig({ DATA_DIR: dataDir }).http.heapGrowthPercent).toBe(100);
+test('every process grows its heap by HEAP_GROWTH_PERCENT (75 unless set; 0 leaves it to V8), and refuses a bad value', () => {
+  expect(loadGatewayConfig({ DATA_DIR: dataDir }).http.heapGrowthPercent).toBe(75);
   expect(loadProductConfig({ DATA_DIR: dataDir, HEAP_GROWTH_PERCENT: '0' }).http.heapGrowthPercent).toBe(0);
   expect(loadOrderConfig({ DATA_DIR: dataDir, HEAP_GROWTH_PERCENT: '40' }).http.heapGrowthPercent).toBe(40);
   for (const value of ['-1', 'lots', '1001']) {
