@@ -129,11 +129,11 @@ export interface HttpSettings {
   /**
    * How far V8 lets the heap grow past what the last full collection kept, in percent; 0 leaves
    * V8's own choice. V8's own lets a small live heap (the gateway keeps about 40 MB) grow to three
-   * or four times its size between collections, so under load the gateway's RSS settled near
-   * 240-260 MB; at 100 it stayed under 190 MB at the same CPU per request, and 75 keeps another
-   * 7-10 MB off the gateway under load, again at a CPU per request interleaved runs could not tell
-   * apart (bench/README.md#memory). Unlike a `--max-old-space-size` cap it is no limit: a heap that
-   * needs more still gets it. `HEAP_GROWTH_PERCENT`, @default 75
+   * or four times its size between collections: under load the gateway held 60-80 MB more RSS with
+   * it than at 100, at the same CPU per request, and 75 keeps another 7-10 MB off, again at a CPU
+   * per request interleaved runs could not tell apart (bench/README.md#memory). Unlike a
+   * `--max-old-space-size` cap it is no limit: a heap that needs more still gets it.
+   * `HEAP_GROWTH_PERCENT`, @default 75
    */
   heapGrowthPercent: number;
 }
