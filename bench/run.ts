@@ -225,23 +225,23 @@ const RATIOS: readonly RatioSpec[] = [
  */
 function measuringOrder(targets: readonly Target[]): Target[] {
   const first: TargetRef[] = [BARE, CACHED_REST, CACHED_GRAPHQL, DIRECT, OURS('product(id)', ', deduplication off'), STOCK('product(id)'), OURS(ORDER, ', deduplication off'), STOCK(ORDER)];
-  const find = ([scenario, name]: TargetRef) => targets.find((target) => target.scenario === scenario && target.name === name);
-  const paired = first.map(find).filter((target): target is Target => target !== undefined);
+  const paired = first.map((ref) => targetOf(targets, ref)).filter((target): target is Target => target !== undefined);
   return [...paired, ...targets.filter((target) => !paired.includes(target))];
 }
 
+const targetOf = (targets: readonly Target[], [scenario, name]: TargetRef) => targets.find((target) => target.scenario === scenario && target.name === name);
+
 function report(targets: Target[], samples: Map<Target, Sample[]>, restBytes: number, growth: GrowthRow[]): void {
   const rows = targets.map((target) => ({ scenario: target.scenario, target: target.name, ...summarize(samples.get(target)!) }));
-  const runsOf = ([scenario, name]: TargetRef) => samples.get(targets.find((target) => target.scenario === scenario && target.name === name)!)!;
-  const rowOf = ([scenario, name]: TargetRef) => rows.find((row) => row.scenario === scenario && row.target === name)!;
+  const indexOf = (ref: TargetRef) => targets.indexOf(targetOf(targets, ref)!);
   const percent = (part: number, whole: number) => Math.round((100 * part) / whole);
   const ratioRows = RATIOS.map((ratio) => {
-    const [part, whole] = [runsOf(ratio.part), runsOf(ratio.whole)];
-    const value = ratio.of === 'cpu' ? percent(rowOf(ratio.part).cpuMsPerRequest, rowOf(ratio.whole).cpuMsPerRequest) : percent(rowOf(ratio.part).requestsPerSecond, rowOf(ratio.whole).requestsPerSecond);
-    const rounds = part.map((sample, round) =>
-      ratio.of === 'cpu' ? percent(sample.cpuMsPerRequest, whole[round]!.cpuMsPerRequest) : percent(sample.requestsPerSecond, whole[round]!.requestsPerSecond),
-    );
-    return { name: ratio.name, value: `${value} %`, rounds, likeForLike: ratio.likeForLike };
+    // A Sample (one round) and a row (the rounds' medians) name the two measures alike.
+    const measure = ratio.of === 'cpu' ? 'cpuMsPerRequest' : 'requestsPerSecond';
+    const [part, whole] = [indexOf(ratio.part), indexOf(ratio.whole)];
+    const wholeRounds = samples.get(targets[whole]!)!;
+    const rounds = samples.get(targets[part]!)!.map((sample, round) => percent(sample[measure], wholeRounds[round]![measure]));
+    return { name: ratio.name, value: `${percent(rows[part]![measure], rows[whole]![measure])} %`, rounds, likeForLike: ratio.likeForLike };
   });
   const ratios = Object.fromEntries(ratioRows.map((row) => [row.name, row.value]));
   const ratioRounds = Object.fromEntries(ratioRows.map((row) => [row.name, row.rounds]));
