@@ -36,6 +36,9 @@ export async function sendHttp(url: string, init: RequestInit, timeoutMs: number
   return { status: statusCode, headers, body: await body.text() };
 }
 
+/** The shared parse of an answer several callers read (`readOnlyJson`), by the answer it was read from. */
+const sharedBodies = new WeakMap<BufferedAnswer, unknown>();
+
 /**
  * The Fetch `Response` surface our callers and Apollo's RemoteGraphQLDataSource use (status,
  * headers, text/json), over a read answer: no stream, so it costs an object, not a pipeline.
@@ -51,6 +54,7 @@ export class AnswerResponse {
   constructor(
     private readonly answer: BufferedAnswer,
     readonly url: string,
+    private readonly shared = false,
   ) {}
 
   /** The Fetch `Headers`, built on first use: the gateway's data source reads `header()` instead. */
@@ -89,13 +93,38 @@ export class AnswerResponse {
     return JSON.parse(this.answer.body);
   }
 
+  /**
+   * The parsed body, for a caller that never changes it. When this response is one of several
+   * callers' over the same answer (`clone(true)`: the callers of one merged subgraph call,
+   * gateway/upstream/subgraph-deduplication.ts), one parse that all of them share, frozen all
+   * through, so that a change throws instead of reaching another caller; otherwise a parse of its
+   * own, as `json` gives.
+   */
+  readOnlyJson(): unknown {
+    this.bodyUsed = true;
+    if (!this.shared) return JSON.parse(this.answer.body);
+    let body = sharedBodies.get(this.answer);
+    if (body === undefined) sharedBodies.set(this.answer, (body = deepFreeze(JSON.parse(this.answer.body))));
+    return body;
+  }
+
   async arrayBuffer(): Promise<ArrayBuffer> {
     this.bodyUsed = true;
     const bytes = Buffer.from(this.answer.body);
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
-  clone(): AnswerResponse {
-    return new AnswerResponse(this.answer, this.url);
+  /** A response of its own over the same answer; `shared` when other callers have one too (see `readOnlyJson`). */
+  clone(shared = false): AnswerResponse {
+    return new AnswerResponse(this.answer, this.url, shared);
   }
+}
+
+/** `value` and everything in it, frozen. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    Object.freeze(value);
+    for (const item of Object.values(value)) if (item !== null && typeof item === 'object') deepFreeze(item);
+  }
+  return value;
 }

@@ -1,3 +1,5 @@
+import { AnswerResponse } from '../shared/http-client';
+import { SubgraphQueriesInFlight, withSubgraphDeduplication } from '../gateway/upstream/subgraph-deduplication';
 import { startRelay } from './fixtures/relay';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
@@ -48,6 +50,53 @@ test('callers get their own copies: changing one answer does not change another'
   const [first, second] = await burst(stack.gateway, 2, alice, PRODUCT, { id: String(productId) });
   first!.body.data.product.name = 'changed';
   expect(second!.body.data.product.name).toBe('Popular');
+});
+
+test('the callers of one merged call share one frozen parse of its answer (readOnlyJson); a call nobody joined, and json(), parse their own', async () => {
+  let sent = 0;
+  const answers: (() => void)[] = [];
+  const subgraph = async (url: string) => {
+    sent += 1;
+    await new Promise<void>((resolve) => answers.push(resolve));
+    return new AnswerResponse({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"data":{"product":{"id":"1"}}}' }, url);
+  };
+  const merged = withSubgraphDeduplication('product', subgraph, { enabled: true, inFlight: new SubgraphQueriesInFlight(), writeAnswered: () => undefined });
+  const init = { method: 'POST', headers: {}, body: JSON.stringify({ query: '{ product(id: "1") { id } }' }) };
+  const calls = [merged('http://product/graphql', init), merged('http://product/graphql', init)];
+  answers.shift()!();
+  const [leader, joiner] = await Promise.all(calls);
+  expect(sent).toBe(1);
+  const shared = leader!.readOnlyJson() as { data: { product: { id: string } } };
+  expect(shared).toEqual({ data: { product: { id: '1' } } });
+  expect(joiner!.readOnlyJson()).toBe(shared);
+  expect(Object.isFrozen(shared.data.product)).toBe(true);
+  expect(() => {
+    shared.data.product.id = '2';
+  }).toThrow(TypeError);
+  const [own, other] = [await leader!.json(), await joiner!.json()];
+  expect(own).toEqual(shared);
+  expect(own).not.toBe(other);
+  expect(Object.isFrozen(own)).toBe(false);
+
+  const alone = merged('http://product/graphql', init);
+  answers.shift()!();
+  const single = (await alone).readOnlyJson();
+  expect(sent).toBe(2);
+  expect(single).toEqual(shared);
+  expect(Object.isFrozen(single)).toBe(false);
+});
+
+test('executions that share merged answers each get the whole federated order, entities merged in', async () => {
+  const merging = await stack.startGateway({ RESPONSE_CACHE: 'off', CLIENT_DEDUPLICATION: 'off' });
+  const order = (await stack.gateway.post('/order', { name: 'shared', product_ids: [productId, productId] }, { token: alice })).body.order_id;
+  stack.resetHits();
+  const answers = await burst(merging, 30, alice, 'query Shared($id: ID!) { order(id: $id) { id name products { id name supplyPrice } } }', { id: String(order) });
+  const product = { id: String(productId), name: 'Popular', supplyPrice: 7 };
+  for (const answer of answers) expect(answer.body).toEqual({ data: { order: { id: String(order), name: 'shared', products: [product, product] } } });
+  // Merged: fewer entity calls than executions, so some executions merged into answers they shared.
+  const entityCalls = Object.entries(stack.hits).filter(([name]) => name.startsWith('product-')).flatMap(([, hits]) => hits.queries).filter((query) => query.includes('_entities')).length;
+  expect(entityCalls).toBeGreaterThanOrEqual(1);
+  expect(entityCalls).toBeLessThan(30);
 });
 
 test('mutations are never merged: identical concurrent creations each create a product', async () => {

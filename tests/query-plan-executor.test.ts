@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner } from '@apollo/query-planner';
@@ -257,7 +257,34 @@ const EDGE_CASES: Case[] = [
   },
 ];
 
-/** The same supergraph behind stock Apollo Gateway and ours, each on Apollo Server with its defaults. */
+/** Freezes an answer all through: changing any part of it then throws (modules are strict). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/**
+ * Apollo's data source, whose answers to our executor's `processReadOnly` are frozen: our executor
+ * shares one parsed answer among the callers of a merged subgraph call, so it must never change
+ * an answer (gateway/execution/result-tree.ts); if it did, the frozen answer would throw and the
+ * answers below would differ from stock's. Apollo's executor (the fallback) calls `process`.
+ */
+class FrozenAnswers extends RemoteGraphQLDataSource {
+  async processReadOnly(options: GraphQLDataSourceProcessOptions) {
+    const response = await this.process(options);
+    deepFreeze(response.data);
+    deepFreeze(response.errors);
+    return response;
+  }
+}
+
+/**
+ * The same supergraph behind stock Apollo Gateway and ours, each on Apollo Server with its
+ * defaults; ours is given frozen answers (FrozenAnswers).
+ */
 class Pair {
   private constructor(
     private readonly supergraphSdl: string,
@@ -271,7 +298,7 @@ class Pair {
       await server.start();
       return server;
     };
-    return new Pair(supergraphSdl, await serve(new ApolloGateway({ supergraphSdl })), await serve(new PlanExecutingGateway({ supergraphSdl })));
+    return new Pair(supergraphSdl, await serve(new ApolloGateway({ supergraphSdl })), await serve(new PlanExecutingGateway({ supergraphSdl, buildService: ({ url }) => new FrozenAnswers({ url }) })));
   }
 
   async answers({ query, variables, operationName }: Case): Promise<[Answer, Answer]> {

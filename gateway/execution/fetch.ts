@@ -5,6 +5,7 @@ import { generateHydratedPaths } from '@apollo/gateway/dist/executeQueryPlan';
 import { ERRORS, errorCodeDef } from '@apollo/federation-internals';
 import { getResponseName, type FetchNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { merge } from './result-tree';
 import { inSpan } from './spans';
 
 /** What Apollo Server hands a gateway's executor. */
@@ -21,6 +22,9 @@ export interface PlanRun {
   errors: GraphQLError[];
 }
 
+/** A data source that can give an answer read only, so shared among the callers of a merged call (gateway/upstream/subgraph-data-source.ts). */
+type ReadOnlyDataSource = GraphQLDataSource & { processReadOnly?: GraphQLDataSource['process'] };
+
 /** Where a plan node works: the data at `path` (an object, or the list of objects a Flatten gathered). */
 export interface Cursor {
   path: ResponsePath;
@@ -36,6 +40,8 @@ const isObject = (value: unknown): value is Data => value !== null && typeof val
  * representations when the fetch `requires` them, one call through the subgraph's data source,
  * then its answer merged into them; the subgraph's errors are collected with their paths in the
  * client's response. Throws what Apollo's throws (the caller collects it as Apollo's does).
+ * The answer is read only, as it may be shared with other executions (result-tree.ts): what the
+ * rewrites change, they change in a copy of a shared answer.
  */
 export function executeFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise<void> {
   return inSpan('gateway.fetch', { service: fetch.serviceName }, () => fetchInto(run, fetch, cursor));
@@ -51,10 +57,11 @@ async function fetchInto(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promis
   for (const name of fetch.variableUsages ?? []) {
     if (provided && hasOwn(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
   }
+  const rewrites = fetch.outputRewrites?.length ? fetch.outputRewrites : undefined;
   if (!fetch.requires) {
-    const received = await send(run, fetch, cursor, variables);
-    if (received) applyRewrites(run.supergraphSchema, fetch.outputRewrites, received);
-    for (const entity of entities) deepMerge(entity, received);
+    let received = await send(run, fetch, cursor, variables);
+    if (received && rewrites) applyRewrites(run.supergraphSchema, rewrites, (received = writable(received)));
+    for (const entity of entities) merge(entity, received);
     return;
   }
   const representations: Data[] = [];
@@ -75,17 +82,27 @@ async function fetchInto(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promis
   if (!Array.isArray(receivedEntities)) throw new Error(`Expected "data._entities" in response to be an array`);
   if (receivedEntities.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
   for (let index = 0; index < representations.length; index += 1) {
-    const receivedEntity = receivedEntities[index] as Data | null;
+    let receivedEntity = receivedEntities[index] as Data | null;
     const existing = entities[entityOf[index]!]!;
-    if (receivedEntity && !receivedEntity.__typename) receivedEntity.__typename = existing.__typename;
-    applyRewrites(run.supergraphSchema, fetch.outputRewrites, receivedEntity as Data);
-    deepMerge(existing, receivedEntity);
+    // The entity's own __typename, which the rewrites' type conditions read (merged, it changes nothing: the entity has it).
+    if (receivedEntity && rewrites) {
+      receivedEntity = writable(receivedEntity);
+      if (!receivedEntity.__typename) receivedEntity.__typename = existing.__typename;
+      applyRewrites(run.supergraphSchema, rewrites, receivedEntity);
+    }
+    merge(existing, receivedEntity);
   }
+}
+
+/** `answer`, or a copy of it that may be changed when it is frozen (shared). */
+function writable(answer: Data): Data {
+  return Object.isFrozen(answer) ? structuredClone(answer) : answer;
 }
 
 async function send(run: PlanRun, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
   const { requestContext } = run;
-  const response = await run.services[fetch.serviceName]!.process({
+  const service: ReadOnlyDataSource = run.services[fetch.serviceName]!;
+  const response = await (service.processReadOnly ?? service.process).call(service, {
     kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
     request: { query: fetch.operation, variables, operationName: fetch.operationName, http: undefined },
     incomingRequestContext: requestContext,
@@ -154,11 +171,12 @@ function representationOf(schema: GraphQLSchema, source: Data | null, selections
 }
 
 /**
- * Apollo's deepMerge: `source`'s fields into `target`, objects merged field by field and lists
- * of the same length item by item. Only own properties of `target` are read, so a field named
- * like an Object.prototype property (`constructor`) is a field.
+ * Apollo's deepMerge, for representations (made here, so changed in place; the response tree
+ * merges with result-tree.ts's): `source`'s fields into `target`, objects merged field by field and
+ * lists of the same length item by item. Only own properties of `target` are read, so a field
+ * named like an Object.prototype property (`constructor`) is a field.
  */
-export function deepMerge(target: Data, source: Data | null | undefined): Data {
+function deepMerge(target: Data, source: Data | null | undefined): Data {
   if (source === undefined || source === null) return target;
   const keys = Object.keys(source);
   for (let keyIndex = 0; keyIndex < keys.length; keyIndex += 1) {

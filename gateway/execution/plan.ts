@@ -1,6 +1,7 @@
 import type { Operation } from '@apollo/federation-internals';
 import { evaluateCondition, type PlanNode, type QueryPlan, type ResponsePath, type SubscriptionNode } from '@apollo/query-planner';
 import { executeFetch, type Cursor, type PlanRun } from './fetch';
+import { own } from './result-tree';
 
 /**
  * Runs a query plan's nodes as @apollo/gateway's executeNode does: Sequence one after another,
@@ -60,7 +61,8 @@ export function isExecutable(plan: QueryPlan): boolean {
 /**
  * Apollo's flattenResultsAtPath: the value at `path` from index `from` on, every list on the way
  * (`@`) flattened into one list of what its items hold there. Gathered into one list, where
- * Apollo's builds a list per list met on the way and flattens them.
+ * Apollo's builds a list per list met on the way and flattens them. The fetch under it merges
+ * into what it reaches, so what is frozen on the way is copied into place (result-tree.ts's `own`).
  */
 function flattenResultsAtPath(value: unknown, path: ResponsePath, from: number): unknown {
   for (let index = from; index < path.length; index += 1) {
@@ -68,7 +70,7 @@ function flattenResultsAtPath(value: unknown, path: ResponsePath, from: number):
     const current = path[index];
     if (current === '@') {
       const flattened: unknown[] = [];
-      for (const item of value as unknown[]) gather(item, path, index + 1, flattened);
+      eachOwnItem(value, (item) => gather(item, path, index + 1, flattened));
       return flattened;
     }
     value = step(value, current);
@@ -82,19 +84,25 @@ function gather(value: unknown, path: ResponsePath, from: number, into: unknown[
     if (value === undefined || value === null) break;
     const current = path[index];
     if (current === '@') {
-      for (const item of value as unknown[]) gather(item, path, index + 1, into);
+      eachOwnItem(value, (item) => gather(item, path, index + 1, into));
       return;
     }
     value = step(value, current);
   }
-  if (Array.isArray(value)) for (const item of value) into.push(item);
+  if (Array.isArray(value)) eachOwnItem(value, (item) => into.push(item));
   else into.push(value);
 }
 
-/** One field of a path, with Apollo's checks and messages. */
+/** Each item of `list` (iterated as Apollo's `for…of` does), as `own` gives it. */
+function eachOwnItem(list: unknown, visit: (item: unknown) => void): void {
+  let index = 0;
+  for (const _item of list as unknown[]) visit(own(list as unknown[], index++));
+}
+
+/** One field of a path, with Apollo's checks and messages, as `own` gives it. */
 function step(value: unknown, current: string | number | undefined): unknown {
   if (typeof current !== 'string') throw new Error(`Unexpected ${typeof current} found in path`);
   if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
   const object = value as Record<string, unknown>;
-  return Object.prototype.hasOwnProperty.call(object, current) ? object[current] : undefined;
+  return Object.prototype.hasOwnProperty.call(object, current) ? own(object, current) : undefined;
 }

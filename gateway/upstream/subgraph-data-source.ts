@@ -64,7 +64,21 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     this.proof = new ProofSigner(proof);
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
+    return this.call(options, false);
+  }
+
+  /**
+   * `process` for a caller that never changes the answer it is given (our plan executor,
+   * gateway/execution/result-tree.ts): the callers of one merged subgraph call then share one
+   * parsed body, frozen, instead of each parsing its own copy (`readOnlyJson`). Apollo's executor,
+   * which merges into the answers it gets, calls `process`.
+   */
+  processReadOnly(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<Response> {
+    return this.call(options, true);
+  }
+
+  private async call(options: GraphQLDataSourceProcessOptions<GatewayContext>, readOnly: boolean): Promise<Response> {
     const { request, context } = options;
     if (!request.query) throw new Error('Missing query');
     const headers: Record<string, string> = {};
@@ -81,7 +95,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       throw error instanceof AppError ? error.toGraphQLError() : error;
     }
     if (!answer.ok) throw await this.errorFromResponse(answer as never);
-    const body = await parsed(answer);
+    const body = await parsed(answer, readOnly);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${body}`);
     this.report(answer, context);
     if (options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION) restrictCachePolicy(options.incomingRequestContext.overallCachePolicy, answer);
@@ -96,11 +110,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 }
 
-/** RemoteGraphQLDataSource's parseBody: JSON when the answer says it is, text otherwise. */
-function parsed(answer: AnswerResponse): Promise<unknown> {
+/** RemoteGraphQLDataSource's parseBody: JSON when the answer says it is (read only, so maybe shared, when `readOnly`), text otherwise. */
+function parsed(answer: AnswerResponse, readOnly: boolean): Promise<unknown> {
   const type = answer.header('content-type');
   const json = type !== undefined && (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'));
-  return json ? answer.json() : answer.text();
+  if (!json) return answer.text();
+  return readOnly ? Promise.resolve(answer.readOnlyJson()) : answer.json();
 }
 
 /** The subgraph's Cache-Control as a hint on the client request's cache policy, as RemoteGraphQLDataSource reads it. */

@@ -13,24 +13,40 @@ export interface SubgraphDeduplicationOptions {
   onMerged?: () => void;
 }
 
+/** One subgraph call in flight, and whether another caller joined it. */
+interface InFlightCall {
+  answer: Promise<AnswerResponse>;
+  joined: boolean;
+}
+
 /**
  * The subgraph queries in flight, of every subgraph of one gateway, by subgraph, headers and body.
  * After a write is answered they take no newcomers (gateway/plugins/response-cache/after-write.ts).
  */
 export class SubgraphQueriesInFlight {
-  private readonly calls = new Map<string, Promise<AnswerResponse>>();
+  private readonly calls = new Map<string, InFlightCall>();
 
+  /** The answer of the call in flight under `key`, as a response of the joining caller's own; undefined when there is none. */
   join(key: string): Promise<AnswerResponse> | undefined {
-    return this.calls.get(key);
+    const call = this.calls.get(key);
+    if (!call) return undefined;
+    call.joined = true;
+    return call.answer.then((response) => response.clone(true));
   }
 
-  /** Remembers `call` under `key` until it is answered, or a write closes it first. */
-  lead(key: string, call: Promise<AnswerResponse>): void {
+  /**
+   * Remembers `answer` under `key` until it is answered, or a write closes it first, and gives
+   * the leading caller its response. That response is marked shared when anyone joined: it is
+   * made once the answer is in, after the entry is gone, so nobody joins later.
+   */
+  lead(key: string, answer: Promise<AnswerResponse>): Promise<AnswerResponse> {
+    const call: InFlightCall = { answer, joined: false };
     this.calls.set(key, call);
     const forget = () => {
       if (this.calls.get(key) === call) this.calls.delete(key);
     };
-    call.then(forget, forget);
+    answer.then(forget, forget);
+    return answer.then((response) => response.clone(call.joined));
   }
 
   writeAnswered(): void {
@@ -42,9 +58,10 @@ export class SubgraphQueriesInFlight {
  * Merges identical subgraph queries in flight: while one is on its way, a second one with the
  * same subgraph, headers and body (so the same user, operation and variables) waits for the
  * first's answer instead of being sent. A burst of one popular query costs one subgraph call.
- * Each waiter gets its own copy of the response (the body is parsed per caller, so no execution
- * shares objects with another), and the entry is gone as soon as the answer is in: nothing is
- * cached, a later request is always sent.
+ * Each caller gets a response object of its own over the one answer: its body is parsed per
+ * caller (`json`), or, for a caller that never changes it (`readOnlyJson`, as our plan executor,
+ * gateway/execution/result-tree.ts), once for all of them, frozen. The entry is gone as soon as
+ * the answer is in: nothing is cached, a later request is always sent.
  */
 export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { enabled, inFlight, writeAnswered, onMerged }: SubgraphDeduplicationOptions): FetchLike {
   if (!enabled) return fetcher;
@@ -59,13 +76,11 @@ export function withSubgraphDeduplication(name: string, fetcher: FetchLike, { en
       return sent;
     }
     const key = `${name}\n${JSON.stringify(init.headers ?? {})}\n${body as string}`;
-    const pending = inFlight.join(key);
-    if (pending) {
+    const joined = inFlight.join(key);
+    if (joined) {
       onMerged?.();
-      return pending.then((response) => response.clone());
+      return joined;
     }
-    const sent = fetcher(url, init);
-    inFlight.lead(key, sent);
-    return sent.then((response) => response.clone());
+    return inFlight.lead(key, fetcher(url, init));
   };
 }
