@@ -8,7 +8,7 @@ import type { GatewayMetrics } from '../../metrics';
 import { withinRateLimit, type UserRateCheck } from '../rate-limit';
 import type { RequestLog } from '../request-log';
 import { ageOf, type Lookup, type ResponseCache } from './cache';
-import { graphqlBodyOf, GRAPHQL_HIT_HEADERS, lookUpRead, readQuery, type ReadQuery } from './graphql-reads';
+import { graphqlBodyOf, graphqlHitHeaders, lookUpRead, readQuery, type ReadQuery } from './graphql-reads';
 
 export interface GraphQLFastPathOptions {
   graphqlRoute: string;
@@ -112,7 +112,7 @@ export function graphqlFastPath(options: GraphQLFastPathOptions, shared: FastPat
   const answer = (response: ServerResponse, { hit }: Lookup, userId: string, operationName: string | undefined, started: number): boolean => {
     if (!hit) return false;
     const body = graphqlBodyOf(hit);
-    response.writeHead(200, { ...GRAPHQL_HIT_HEADERS, 'content-length': body.length, age: ageOf(hit) });
+    response.writeHead(200, graphqlHitHeaders(body.length, ageOf(hit)));
     response.end(body);
     requestLog.nameSpan('POST', graphqlRoute, userId, 'HIT');
     requestLog.completed('POST', graphqlRoute, 200, userId, 'HIT');
