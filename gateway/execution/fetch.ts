@@ -33,7 +33,6 @@ export interface Cursor {
 }
 
 const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
-const isObject = (value: unknown): value is Data => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * A Fetch node, as @apollo/gateway's executeFetch does it: the entities under the cursor, their
@@ -164,38 +163,9 @@ function representationOf(schema: GraphQLSchema, source: Data | null, selections
       else if (subselections) result[name] = representationOf(schema, value as Data | null, subselections);
       else result[name] = value;
     } else if (selection.typeCondition && source && isObjectOfType(schema, source, selection.typeCondition)) {
-      deepMerge(result, representationOf(schema, source, selection.selections));
+      // Made here, so never frozen: merged in place.
+      merge(result, representationOf(schema, source, selection.selections));
     }
   }
   return result;
-}
-
-/**
- * Apollo's deepMerge, for representations (made here, so changed in place; the response tree
- * merges with result-tree.ts's): `source`'s fields into `target`, objects merged field by field and
- * lists of the same length item by item. Only own properties of `target` are read, so a field
- * named like an Object.prototype property (`constructor`) is a field.
- */
-function deepMerge(target: Data, source: Data | null | undefined): Data {
-  if (source === undefined || source === null) return target;
-  const keys = Object.keys(source);
-  for (let keyIndex = 0; keyIndex < keys.length; keyIndex += 1) {
-    const key = keys[keyIndex]!;
-    const value = source[key];
-    if (value === undefined) continue;
-    const existing = hasOwn(target, key) ? target[key] : undefined;
-    if (existing && isObject(value)) {
-      deepMerge(existing as Data, value);
-    } else if (Array.isArray(value) && Array.isArray(existing) && value.length === existing.length) {
-      for (let index = 0; index < value.length; index += 1) {
-        const item: unknown = value[index];
-        if (isObject(existing[index]) && isObject(item)) deepMerge(existing[index] as Data, item);
-        else existing[index] = item;
-      }
-    } else {
-      if (existing === undefined && key in target) Object.defineProperty(target, key, { configurable: true, enumerable: true, value: undefined, writable: true });
-      target[key] = value;
-    }
-  }
-  return target;
 }
