@@ -1,4 +1,16 @@
-import { Agent, request } from 'undici';
+import type { Agent as AgentType, Dispatcher } from 'undici';
+
+/**
+ * undici's agent and its `request`, from their own files rather than from the package's index: the
+ * index also loads fetch, WebSocket, the cache stores and cookies, and the cookies module reads
+ * `globalThis.Headers`, which loads Node's own bundled copy of undici beside ours. Neither is used
+ * here; loading the gateway's modules took 3 MB more heap and 6–7 MB more RSS with them, on Node
+ * 20 and 24 alike (bench/README.md#memory), and each call parsed its URL again.
+ * undici has no `exports` map, so these paths are public to Node; tests/http-client.test.ts fails
+ * the day a release moves them.
+ */
+const Agent = require('undici/lib/dispatcher/agent') as typeof AgentType;
+const dispatchRequest = require('undici/lib/api/api-request') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 
 /**
  * The HTTP client for calls between our services (gateway → subgraphs, order → product): undici's
@@ -24,16 +36,33 @@ export interface BufferedAnswer {
  * `UND_ERR_BODY_TIMEOUT`, a refused connection with `ECONNREFUSED` (as `error.code`).
  */
 export async function sendHttp(url: string, init: RequestInit, timeoutMs: number): Promise<BufferedAnswer> {
-  const { statusCode, headers, body } = await request(url, {
+  const { origin, path } = targetOf(url);
+  const { statusCode, headers, body } = await dispatchRequest.call(agent, {
+    origin,
+    path,
     method: (init.method ?? 'GET') as 'GET',
     headers: init.headers as Record<string, string> | undefined,
     body: init.body as string | Buffer | undefined,
     signal: init.signal ?? undefined,
-    dispatcher: agent,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
   return { status: statusCode, headers, body: await body.text() };
+}
+
+/** Origin and path of each URL called so far: a process calls the few URLs of its configuration, over and over. */
+const targets = new Map<string, { origin: string; path: string }>();
+const MAX_TARGETS = 1000;
+
+/** `url`'s origin and path with its query, parsed once (undici's `request(url)` parses it on every call). */
+function targetOf(url: string): { origin: string; path: string } {
+  let target = targets.get(url);
+  if (target) return target;
+  const parsed = new URL(url);
+  target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  if (targets.size >= MAX_TARGETS) targets.clear();
+  targets.set(url, target);
+  return target;
 }
 
 /** The shared parse of an answer several callers read (`readOnlyJson`), by the answer it was read from. */
