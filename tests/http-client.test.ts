@@ -15,7 +15,6 @@ test("the files it loads are the very agent and request undici's index exports",
   const undici = require('undici') as typeof import('undici');
   expect(require('undici/lib/dispatcher/agent')).toBe(undici.Agent);
   expect(require('undici/lib/api/api-request')).toBe((require('undici/lib/api') as { request: unknown }).request);
-  /* eslint-enable @typescript-eslint/no-require-imports */
 });
 
 test("a process that loads it loads neither undici's index and its fetch nor Node's bundled undici", async () => {
