@@ -95,10 +95,11 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-function deepFreeze<T>(value: T): T {
+/** `value` and every object and list in it, frozen: a change to any part then throws (modules are strict). */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
+    for (const inner of Object.values(value)) if (inner && typeof inner === 'object') deepFreeze(inner);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import type { Agent as AgentType, Dispatcher } from 'undici';
+import { deepFreeze } from './config';
 
 /**
  * undici's agent and its `request`, from their own files rather than from the package's index: the
@@ -147,13 +148,4 @@ export class AnswerResponse {
   clone(shared = false): AnswerResponse {
     return new AnswerResponse(this.answer, this.url, shared);
   }
-}
-
-/** `value` and everything in it, frozen. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    Object.freeze(value);
-    for (const item of Object.values(value)) if (item !== null && typeof item === 'object') deepFreeze(item);
-  }
-  return value;
 }

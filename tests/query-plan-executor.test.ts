@@ -9,6 +9,7 @@ import { BENCHMARK_QUERY } from './fixtures/foreign/query';
 import { startForeignSubgraphs, type ForeignSubgraphs } from './fixtures/foreign/subgraphs';
 import { composeForeignSupergraph } from './fixtures/foreign/supergraph';
 import { PlanExecutingGateway } from '../gateway/execution/executor';
+import { deepFreeze } from '../shared/config';
 import { isExecutable } from '../gateway/execution/plan';
 import { compileResponseShape } from '../gateway/execution/response-shape';
 import { startEdgeSubgraphs, type EdgeSubgraphs } from './fixtures/edge-subgraphs';
@@ -256,15 +257,6 @@ const EDGE_CASES: Case[] = [
     shows: (body) => expect(body.data.__type.fields.map((field: { name: string }) => field.name)).toContain('stock'),
   },
 ];
-
-/** Freezes an answer all through: changing any part of it then throws (modules are strict). */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const item of Object.values(value)) deepFreeze(item);
-  }
-  return value;
-}
 
 /**
  * Apollo's data source, whose answers to our executor's `processReadOnly` are frozen: our executor

@@ -5,7 +5,7 @@ import { generateHydratedPaths } from '@apollo/gateway/dist/executeQueryPlan';
 import { ERRORS, errorCodeDef } from '@apollo/federation-internals';
 import { getResponseName, type FetchNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { merge } from './result-tree';
+import { hasOwn, merge } from './result-tree';
 import { inSpan } from './spans';
 
 /** What Apollo Server hands a gateway's executor. */
@@ -31,8 +31,6 @@ export interface Cursor {
   data: unknown;
   fullResult: Data;
 }
-
-const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 
 /**
  * A Fetch node, as @apollo/gateway's executeFetch does it: the entities under the cursor, their

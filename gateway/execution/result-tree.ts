@@ -1,6 +1,6 @@
 type Data = Record<string, unknown>;
 
-const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+export const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 const isObject = (value: unknown): value is Data => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /*
