@@ -1,4 +1,4 @@
-import { measureBlocking } from './fixtures/event-loop';
+import { type Blocking, measureBlocking } from './fixtures/event-loop';
 import type { HttpClient, HttpResponse } from './fixtures/http';
 import { startStack, type Stack } from './fixtures/stack';
 
@@ -87,6 +87,14 @@ const harmless = (hostile: Hostile): Hostile => ({ ...hostile, query: `{ __typen
 const sendCopies = (gateway: HttpClient, hostile: Hostile) => Promise.all(Array.from({ length: COPIES }, () => post(gateway, hostile)));
 
 /**
+ * Rounds of each measure: the least is kept. One round on a loaded CI machine cost 17 times the
+ * others (949 ms of CPU for the three copies of a body the others took 55 ms for: a pause of the
+ * whole test process, not work on the body). The stalls these limits prevent cost the same in
+ * every round, so the least of three still shows them.
+ */
+const ROUNDS = 3;
+
+/**
  * Sends COPIES of `hostile` while a small unrelated request runs over and over: what it cost the
  * event loop, and whether the others went on. Then sends COPIES again with nothing else running:
  * the CPU time of that second round is the gateway's work on them alone. (Measured with the probe
@@ -99,11 +107,23 @@ async function sendWithProbe(gateway: HttpClient, hostile: Hostile) {
   const probe = (async () => {
     while (sending) probes.push((await gateway.get('/auth/signIn?user_id=probe')).status);
   })();
-  const { result, maxDelayMs } = await measureBlocking(() => sendCopies(gateway, hostile));
+  const withProbe = await measureRounds(() => sendCopies(gateway, hostile));
   sending = false;
   await probe;
-  const alone = await measureBlocking(() => sendCopies(gateway, hostile));
-  return { result: [...result, ...alone.result], maxDelayMs, cpuMs: alone.cpuMs, probes };
+  const alone = await measureRounds(() => sendCopies(gateway, hostile));
+  return {
+    result: [...withProbe.results, ...alone.results],
+    maxDelayMs: Math.min(...withProbe.rounds.map((round) => round.maxDelayMs)),
+    cpuMs: Math.min(...alone.rounds.map((round) => round.cpuMs)),
+    probes,
+  };
+}
+
+/** ROUNDS measures of `work`, one after another, and every response they got. */
+async function measureRounds(work: () => Promise<HttpResponse[]>) {
+  const rounds: Blocking<HttpResponse[]>[] = [];
+  for (let round = 0; round < ROUNDS; round++) rounds.push(await measureBlocking(work));
+  return { rounds, results: rounds.flatMap((round) => round.result) };
 }
 
 describe.each([...STALLS, ...QUADRATIC].map((hostile) => [hostile.name, hostile] as const))('%s', (_name, hostile) => {
