@@ -3,6 +3,7 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRespons
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { installApolloServerHelpers } from './apollo-server-helpers';
 import { isDatabaseUnavailable } from './database/failures';
 import { formattedGraphQLError } from './error-response';
 import { AppError, isErrorCode } from './errors';
@@ -71,6 +72,7 @@ export function mountGraphQL<TContext extends BaseContext>(
   apollo: ApolloServer<TContext>,
   { path = '/graphql', context, onResponse, execution }: GraphQLRouteOptions<TContext>,
 ): void {
+  installApolloServerHelpers();
   app.route({
     method: ['GET', 'POST'],
     url: path,
