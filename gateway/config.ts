@@ -58,7 +58,7 @@ export interface GatewayConfig {
    * Apollo Gateway's own usage telemetry to Apollo's servers (its OpenTelemetry metrics SDK with
    * cloud detectors, started with the gateway). Off unless asked for: a gateway must not call out
    * of its users' network on its own; off, those packages are not even loaded
-   * (gateway/apollo-telemetry-modules.ts). `APOLLO_TELEMETRY`, @default "off"
+   * (gateway/deferred-modules.ts). `APOLLO_TELEMETRY`, @default "off"
    */
   apolloTelemetry: boolean;
   /**

@@ -1,5 +1,5 @@
 import './tracing'; // first: tracing must start before anything it traces is loaded
-import './apollo-telemetry-modules'; // second: before Apollo Gateway loads what its telemetry would use
+import './deferred-modules'; // second: before Apollo Gateway loads what it would load for nothing
 import { runServer } from '../shared/run-server';
 import { loadGatewayConfig } from './config';
 import { createGatewayServer } from './server';
