@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
  * - *The query's SHA-256.* Apollo hashes each request's text through `@apollo/utils.createhash`,
  *   which looks `crypto` up again through `module.require` on every call, then streams the text
  *   through a `Hash` object: a one-shot `crypto.hash` of the same text gives the same digest in a
- *   quarter of the time.
+ *   fifth of the time (0.4 against 2 µs on Node 24).
  *
  * Both are installed on the modules Apollo itself loads (resolved from its packages, so an
  * upgrade that moves them is found by tests/apollo-server-helpers.test.ts), and neither stops a
