@@ -23,12 +23,13 @@ import { createRequire } from 'node:module';
 export function installApolloServerHelpers(): void {
   if (installed) return;
   installed = true;
+  const requireAsServer = ownerRequire('@apollo/server');
+  const negotiator = requireAsServer && loaded(() => requireAsServer('negotiator') as NegotiatorClass);
+  if (negotiator) rememberMediaTypes(negotiator);
+  // Apollo Server and Apollo Gateway each have a copy of createhash (different versions).
   for (const owner of ['@apollo/server', '@apollo/gateway']) {
     const requireAsOwner = ownerRequire(owner);
-    if (!requireAsOwner) continue;
-    const negotiator = loaded(() => requireAsOwner('negotiator') as NegotiatorClass);
-    if (negotiator) rememberMediaTypes(negotiator);
-    const hashes = loaded(() => requireAsOwner('@apollo/utils.createhash') as { createHash: unknown });
+    const hashes = requireAsOwner && loaded(() => requireAsOwner('@apollo/utils.createhash') as { createHash: unknown });
     if (hashes) hashes.createHash = oneShotCreateHash;
   }
 }
@@ -47,13 +48,9 @@ interface NegotiatorClass {
   };
 }
 
-const patchedNegotiators = new WeakSet<object>();
-
-/** Memoises `Negotiator#mediaType(list)` by header and list (`negotiator` 1.x: a pure function of both). */
+/** Memoises `Negotiator#mediaType(list)` by header and list (`negotiator` 1.x: a pure function of both); once a process (`installed`). */
 function rememberMediaTypes(Negotiator: NegotiatorClass): void {
   const prototype = Negotiator.prototype;
-  if (patchedNegotiators.has(prototype)) return;
-  patchedNegotiators.add(prototype);
   const negotiate = prototype.mediaType;
   const chosen = new Map<string, string | undefined>();
   prototype.mediaType = function mediaType(this: NegotiatorClass['prototype'], available?: readonly string[]) {
