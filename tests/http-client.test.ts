@@ -5,16 +5,18 @@ import { promisify } from 'node:util';
 import { sendHttp } from '../shared/http-client';
 import { runnable } from './fixtures/processes';
 
-// shared/http-client.ts takes undici's agent and `request` from their own files, not from the
+// shared/http-client.ts takes undici's agent and header parser from their own files, not from the
 // package's index (which loads fetch, WebSocket and cookies, and through them Node's own copy of
 // undici). These tests fail the day an undici release moves those files or changes what they are.
 
 const ROOT = join(__dirname, '..');
 
-test("the files it loads are the very agent and request undici's index exports", () => {
+test("the files it loads are the very agent undici's index exports, and the header parser its request uses", () => {
   const undici = require('undici') as typeof import('undici');
   expect(require('undici/lib/dispatcher/agent')).toBe(undici.Agent);
-  expect(require('undici/lib/api/api-request')).toBe((require('undici/lib/api') as { request: unknown }).request);
+  const { parseHeaders } = require('undici/lib/core/util') as { parseHeaders(raw: Buffer[]): unknown };
+  const raw = ['Content-Type', 'application/json', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'].map((text) => Buffer.from(text));
+  expect(parseHeaders(raw)).toEqual({ 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
 });
 
 test("a process that loads it loads neither undici's index and its fetch nor Node's bundled undici", async () => {
@@ -78,8 +80,85 @@ describe('sendHttp', () => {
     await expect(sendHttp(`http://127.0.0.1:${port}/graphql`, {}, 5_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  test("reads the answer as undici's request and text() did: repeated headers as a list, a body in many chunks whole, a byte-order mark dropped", async () => {
+    const odd = createServer((request, response) => {
+      request.resume();
+      response.setHeader('set-cookie', ['a=1', 'b=2']);
+      response.writeHead(201, { 'content-type': 'application/json' });
+      if (request.url === '/bom') return response.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"ok":"é"}')]));
+      // Chunked, written over several turns, with a character split across two chunks.
+      const bytes = Buffer.from(`{"text":"${'ü'.repeat(40_000)}"}`);
+      const cut = [0, 1001, 50_001, bytes.length];
+      let index = 0;
+      const next = () => {
+        response.write(bytes.subarray(cut[index], cut[index + 1]));
+        index += 1;
+        if (index < cut.length - 1) setImmediate(next);
+        else response.end();
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(odd.address() as { port: number }).port}`;
+    try {
+      const long = await sendHttp(`${at}/long`, {}, 5_000);
+      expect(long.status).toBe(201);
+      expect(long.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+      expect(long.headers['transfer-encoding']).toBe('chunked');
+      expect(JSON.parse(long.body)).toEqual({ text: 'ü'.repeat(40_000) });
+      const bom = await sendHttp(`${at}/bom`, {}, 5_000);
+      expect(bom.body).toBe('{"ok":"é"}');
+    } finally {
+      await new Promise((resolve) => odd.close(resolve));
+    }
+  });
+
+  test('an abort through the signal rejects with its reason, before the call is sent and while it waits for the answer', async () => {
+    const sent: string[] = [];
+    const silent = createServer((request) => sent.push(request.url ?? '')); // never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const early = new AbortController();
+      early.abort(new Error('stopped before'));
+      await expect(sendHttp(`${at}/early`, { signal: early.signal }, 5_000)).rejects.toThrow('stopped before');
+      const late = new AbortController();
+      const waiting = sendHttp(`${at}/late`, { signal: late.signal }, 5_000);
+      await waitUntil(() => sent.includes('/late'));
+      late.abort(new Error('stopped while waiting'));
+      await expect(waiting).rejects.toThrow('stopped while waiting');
+      expect(sent).toEqual(['/late']);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test('no answer within the timeout rejects with the headers-timeout code', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      await expect(sendHttp(`http://127.0.0.1:${(silent.address() as { port: number }).port}/`, {}, 200)).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test('a header value undici refuses rejects, and sends nothing', async () => {
+    await expect(sendHttp(`${origin}/graphql`, { headers: { 'x-probe': 'line\nbreak' } }, 5_000)).rejects.toMatchObject({ code: 'UND_ERR_INVALID_ARG' });
+    expect(seen).toEqual([]);
+  });
+
   test('a malformed URL rejects, and sends nothing', async () => {
     await expect(sendHttp('not a url', {}, 5_000)).rejects.toThrow();
     expect(seen).toEqual([]);
   });
 });
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let tries = 0; !done(); tries += 1) {
+    if (tries > 500) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
