@@ -86,14 +86,15 @@ describe('sendHttp', () => {
       response.setHeader('set-cookie', ['a=1', 'b=2']);
       response.writeHead(201, { 'content-type': 'application/json' });
       if (request.url === '/bom') return response.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"ok":"é"}')]));
-      // Chunked, written over several turns, with a character split across two chunks.
+      // Chunked, written 10 ms apart so that they arrive apart, each cut inside a two-byte character
+      // (the 9 bytes of `{"text":"` put every ü at an odd offset).
       const bytes = Buffer.from(`{"text":"${'ü'.repeat(40_000)}"}`);
-      const cut = [0, 1001, 50_001, bytes.length];
+      const cut = [0, 1000, 50_000, bytes.length];
       let index = 0;
       const next = () => {
         response.write(bytes.subarray(cut[index], cut[index + 1]));
         index += 1;
-        if (index < cut.length - 1) setImmediate(next);
+        if (index < cut.length - 1) setTimeout(next, 10);
         else response.end();
       };
       next();
