@@ -188,7 +188,7 @@ async function probe(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** undici's `request` puts the code on the error itself; fetch put it on `cause`. */
+/** undici's errors (and Node's socket errors it passes on) carry the code themselves; fetch put it on `cause`. */
 function errorCode(error: unknown): unknown {
   const failure = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
   return failure?.code ?? failure?.cause?.code;
