@@ -1,4 +1,5 @@
 import { createRequire, Module } from 'node:module';
+import { requireAs, unlessMissing } from '../shared/package-require';
 
 /** Packages one of Apollo's modules loads as it loads, which the gateway calls only in `usedFor`. */
 export interface Deferral {
@@ -69,15 +70,15 @@ deferModules();
  * own, this changes nothing.
  */
 function deferModules(): void {
-  const requireAsGateway = resolvable(() => createRequire(require.resolve(GATEWAY_ENTRY)));
+  const requireAsGateway = unlessMissing(() => requireAs(GATEWAY_ENTRY));
   if (!requireAsGateway) return;
   for (const { owner, modules, callable = [] } of DEFERRED_MODULES) {
-    const ownerFile = resolvable(() => requireAsGateway.resolve(owner));
+    const ownerFile = unlessMissing(() => requireAsGateway.resolve(owner));
     // Not found, or loaded already: too late to matter.
     if (ownerFile === undefined || require.cache[ownerFile] !== undefined) continue;
     const requireAsOwner = createRequire(ownerFile);
     for (const name of modules) {
-      const file = resolvable(() => requireAsOwner.resolve(name));
+      const file = unlessMissing(() => requireAsOwner.resolve(name));
       if (file !== undefined && require.cache[file] === undefined) require.cache[file] = standIn(file, callable.includes(name));
     }
   }
@@ -85,17 +86,9 @@ function deferModules(): void {
 
 /** `owner`'s file and each of its deferred modules' entry file, as Apollo Gateway's code resolves them (tests). */
 export function resolveDeferral({ owner, modules }: Deferral): { ownerFile: string; entries: Record<string, string> } {
-  const ownerFile = createRequire(require.resolve(GATEWAY_ENTRY)).resolve(owner);
+  const ownerFile = requireAs(GATEWAY_ENTRY).resolve(owner);
   const requireAsOwner = createRequire(ownerFile);
   return { ownerFile, entries: Object.fromEntries(modules.map((name) => [name, requireAsOwner.resolve(name)])) };
-}
-
-function resolvable<T>(resolve: () => T): T | undefined {
-  try {
-    return resolve();
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, hash, type BinaryLike, type BinaryToTextEncoding, type Encoding, type Hash } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { requireAs, unlessMissing } from './package-require';
 
 /**
  * Two helpers Apollo Server calls on every request, made cheaper without changing what they
@@ -23,13 +23,13 @@ import { createRequire } from 'node:module';
 export function installApolloServerHelpers(): void {
   if (installed) return;
   installed = true;
-  const requireAsServer = ownerRequire('@apollo/server');
-  const negotiator = requireAsServer && loaded(() => requireAsServer('negotiator') as NegotiatorClass);
+  const requireAsServer = unlessMissing(() => requireAs('@apollo/server'));
+  const negotiator = requireAsServer && unlessMissing(() => requireAsServer('negotiator') as NegotiatorClass);
   if (negotiator) rememberMediaTypes(negotiator);
   // Apollo Server and Apollo Gateway each have a copy of createhash (different versions).
   for (const owner of ['@apollo/server', '@apollo/gateway']) {
-    const requireAsOwner = ownerRequire(owner);
-    const hashes = requireAsOwner && loaded(() => requireAsOwner('@apollo/utils.createhash') as { createHash: unknown });
+    const requireAsOwner = unlessMissing(() => requireAs(owner));
+    const hashes = requireAsOwner && unlessMissing(() => requireAsOwner('@apollo/utils.createhash') as { createHash: unknown });
     if (hashes) hashes.createHash = oneShotCreateHash;
   }
 }
@@ -99,18 +99,5 @@ export class OneShotHash {
   digest(encoding?: BinaryToTextEncoding): Buffer | string {
     if (this.streaming) return encoding === undefined ? this.streaming.digest() : this.streaming.digest(encoding);
     return hash(this.algorithm, this.text, encoding ?? 'buffer');
-  }
-}
-
-function ownerRequire(owner: string): NodeJS.Require | undefined {
-  // Resolved from the package's own entry (its `exports` need not list package.json).
-  return loaded(() => createRequire(require.resolve(owner)));
-}
-
-function loaded<T>(load: () => T): T | undefined {
-  try {
-    return load();
-  } catch {
-    return undefined;
   }
 }
