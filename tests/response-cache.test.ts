@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startStack, type Stack } from './fixtures/stack';
 import type { HttpClient } from './fixtures/http';
 import { describeWithRedis, testRedisUrl, testWithRedis } from './fixtures/servers';
+import { newTagVersion } from '../gateway/plugins/response-cache/cache';
 
 const ORDER_QUERY = 'query($id: ID!) { order(id: $id) { id name productIds products { name supplyPrice } } }';
 
@@ -112,6 +113,13 @@ function responseCacheSuite(backend: 'memory' | 'redis') {
 
 describe('response cache in memory', () => responseCacheSuite('memory'));
 describeWithRedis('response cache in redis', () => responseCacheSuite('redis'));
+
+test('tag versions never repeat, across the refills of the randomness they are cut from, and are 12 base64url characters each', () => {
+  // 2,000 versions draw on eight fills of 256.
+  const versions = Array.from({ length: 2_000 }, () => newTagVersion());
+  expect(new Set(versions).size).toBe(versions.length);
+  for (const version of versions) expect(version).toMatch(/^[A-Za-z0-9_-]{12}$/);
+});
 
 test('entries expire after the configured ORDER_CACHE_MAX_AGE_SECONDS', async () => {
   const stack = await startStack({ gatewayEnv: cacheEnv('memory'), orderEnv: { ORDER_CACHE_MAX_AGE_SECONDS: '1' } });
