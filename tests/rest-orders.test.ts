@@ -41,6 +41,21 @@ describe('POST /order', () => {
     expect([await countRows('orders'), await countRows('order_lines')]).toEqual([orders, lines]);
   });
 
+  test('the largest order, 1,000 products, is written whole with its creation time; 1,000 more are added to it in the order sent', async () => {
+    const many = Array.from({ length: 1000 }, (_, index) => productIds[index % 3]!);
+    const response = await stack.gateway.post('/order', { name: 'largest', product_ids: many }, { token: alice });
+    expect([response.status, response.body.product_ids]).toEqual([200, many]);
+    const orderId = response.body.order_id as number;
+    const [row] = await stack.db.query<{ created_at: unknown }>(`SELECT created_at FROM orders WHERE id = ${orderId}`);
+    expect(row!.created_at).not.toBeNull();
+    expect(row!.created_at).toBeDefined();
+    const more = Array.from({ length: 1000 }, (_, index) => productIds[2 - (index % 3)]!);
+    const added = await stack.gateway.put(`/order/${orderId}`, { product_ids: more }, { token: alice });
+    expect([added.status, added.body.product_ids]).toEqual([200, [...many, ...more]]);
+    const read = await stack.gateway.get(`/order/${orderId}`, { token: alice });
+    expect(read.body.product_ids).toEqual([...many, ...more]);
+  });
+
   test('an empty product list is a valid, empty order', async () => {
     const response = await stack.gateway.post('/order', { name: 'empty', product_ids: [] }, { token: alice });
     expect(response.status).toBe(200);

@@ -1,7 +1,6 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { createTransactor, type Transactor } from '../../shared/database/transactor';
-import { OrderEntity, type Order } from './entities/order';
-import { OrderLineEntity } from './entities/order-line';
+import type { Order } from './entities/order';
 
 /** An order with its product ids, in the order the lines were added. */
 export interface OrderView extends Omit<Order, 'createdAt'> {
@@ -20,6 +19,35 @@ const OWNED_ORDER_SQL =
   'LEFT JOIN order_lines l ON l.order_id = o.id WHERE o.id = ? AND o.user_id = ? ORDER BY l.id ASC';
 
 const LINES_SQL = 'SELECT product_id FROM order_lines WHERE order_id = ? ORDER BY id ASC';
+
+/**
+ * The writes, as SQL with placeholders for the same reason. TypeORM's `save` and `insert` wrote
+ * each order's id and product ids into the text of their statements (the lines' INSERT, and a
+ * SELECT reloading `created_at` after the order's INSERT, which nothing reads): every write
+ * prepared statements no other write could reuse, and they pushed the fixed ones (BEGIN, the
+ * order's INSERT, COMMIT) out of the driver's cache of 100, so those were prepared again too.
+ * `created_at` takes its column default (CURRENT_TIMESTAMP), as TypeORM's `datetime('now')` did.
+ */
+const ORDER_INSERT_SQL = 'INSERT INTO orders (name, user_id) VALUES (?, ?)';
+
+/** One INSERT of `count` lines: one text per count, reused by every write of that many products. */
+function linesInsertSql(count: number): string {
+  return `INSERT INTO order_lines (order_id, product_id) VALUES ${Array.from({ length: count }, () => '(?, ?)').join(', ')}`;
+}
+
+/** Inserts one line a product id, in the order given, in one statement. */
+async function insertLines(manager: EntityManager, orderId: number, productIds: readonly number[]): Promise<void> {
+  if (productIds.length === 0) return;
+  await manager.query(linesInsertSql(productIds.length), productIds.flatMap((productId) => [orderId, productId]));
+}
+
+/** The id the database gave the row an INSERT added: better-sqlite3's `lastInsertRowid`, MySQL's `insertId`. */
+function insertedId(raw: unknown): number {
+  const id = typeof raw === 'object' && raw !== null && 'insertId' in raw ? (raw as { insertId: unknown }).insertId : raw;
+  const value = Number(id);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`the order's INSERT gave no row id (${String(id)})`);
+  return value;
+}
 
 interface OwnedOrderRow {
   id: number;
@@ -48,10 +76,9 @@ export class OrderStore {
   /** Inserts the order and its lines in one transaction: all of it is written, or none. */
   create(name: string, userId: string, productIds: readonly number[]): Promise<OrderView> {
     return this.write(async (manager) => {
-      const order = await manager.save(OrderEntity, manager.create(OrderEntity, { name, userId }));
-      const lines = productIds.map((productId) => manager.create(OrderLineEntity, { orderId: order.id, productId }));
-      if (lines.length > 0) await manager.insert(OrderLineEntity, lines);
-      return { id: order.id, name: order.name, userId: order.userId, productIds: [...productIds] };
+      const id = insertedId(await manager.query(ORDER_INSERT_SQL, [name, userId]));
+      await insertLines(manager, id, productIds);
+      return { id, name, userId, productIds: [...productIds] };
     });
   }
 
@@ -60,7 +87,7 @@ export class OrderStore {
    * them or none. Inserts only, so concurrent additions to one order never overwrite each other.
    */
   async addLines(order: OrderView, productIds: readonly number[]): Promise<OrderView> {
-    await this.write((manager) => manager.insert(OrderLineEntity, productIds.map((productId) => ({ orderId: order.id, productId }))));
+    await this.write((manager) => insertLines(manager, order.id, productIds));
     const lines = (await this.dataSource.query(LINES_SQL, [order.id])) as { product_id: number }[];
     return { id: order.id, name: order.name, userId: order.userId, productIds: lines.map((line) => line.product_id) };
   }
