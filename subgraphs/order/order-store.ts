@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { insertedId } from '../../shared/database/inserted-id';
 import { createTransactor, type Transactor } from '../../shared/database/transactor';
 import type { Order } from './entities/order';
 
@@ -41,14 +42,6 @@ async function insertLines(manager: EntityManager, orderId: number, productIds: 
   await manager.query(linesInsertSql(productIds.length), productIds.flatMap((productId) => [orderId, productId]));
 }
 
-/** The id the database gave the row an INSERT added: better-sqlite3's `lastInsertRowid`, MySQL's `insertId`. */
-function insertedId(raw: unknown): number {
-  const id = typeof raw === 'object' && raw !== null && 'insertId' in raw ? (raw as { insertId: unknown }).insertId : raw;
-  const value = Number(id);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`the order's INSERT gave no row id (${String(id)})`);
-  return value;
-}
-
 interface OwnedOrderRow {
   id: number;
   name: string;
@@ -76,7 +69,7 @@ export class OrderStore {
   /** Inserts the order and its lines in one transaction: all of it is written, or none. */
   create(name: string, userId: string, productIds: readonly number[]): Promise<OrderView> {
     return this.write(async (manager) => {
-      const id = insertedId(await manager.query(ORDER_INSERT_SQL, [name, userId]));
+      const id = insertedId(await manager.query(ORDER_INSERT_SQL, [name, userId]), 'orders');
       await insertLines(manager, id, productIds);
       return { id, name, userId, productIds: [...productIds] };
     });

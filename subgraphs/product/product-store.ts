@@ -1,10 +1,13 @@
 import DataLoader from 'dataloader';
 import type { DataSource, Repository } from 'typeorm';
+import { insertedId } from '../../shared/database/inserted-id';
 import { createTransactor, type Transactor } from '../../shared/database/transactor';
 import type { CacheStore } from '../../shared/cache-store';
 import { containsIgnoringCase, containsPattern } from '../../shared/database/text-match';
 import { ProductEntity, type Product } from './entities/product';
 import { ProductListCache, type ListCacheStatus, type ProductPage, type ProductSummary } from './product-list-cache';
+
+const PRODUCT_INSERT_SQL = 'INSERT INTO products (name, supply_price) VALUES (?, ?)';
 
 /** Product reads and writes; the only module that touches the `products` table. */
 export class ProductStore {
@@ -42,8 +45,14 @@ export class ProductStore {
     return query.getMany();
   }
 
-  create(name: string, supplyPrice: number): Promise<Product> {
-    return this.write((manager) => manager.save(ProductEntity, manager.create(ProductEntity, { name, supplyPrice })));
+  /**
+   * One INSERT with placeholders, as the order subgraph writes (subgraphs/order/order-store.ts):
+   * TypeORM's `save` then reloaded `created_at`, which nothing reads, with the new id written into
+   * the SELECT's text, a statement no other write could reuse, pushing the reads' prepared ones
+   * out of the driver's cache. `created_at` takes its column default (CURRENT_TIMESTAMP).
+   */
+  create(name: string, supplyPrice: number): Promise<ProductSummary> {
+    return this.write(async (manager) => ({ id: insertedId(await manager.query(PRODUCT_INSERT_SQL, [name, supplyPrice]), 'products'), name, supplyPrice }));
   }
 
   /**
