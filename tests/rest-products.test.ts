@@ -17,8 +17,11 @@ describe('POST /products', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ product_id: expect.any(Number), name: 'Keyboard', supply_price: 1000 });
     expect(response.headers.get('location')).toBe(`/products/${response.body.product_id}`);
-    const stored = await stack.db.query<{ name: string; supply_price: number }>(`SELECT name, supply_price FROM products WHERE id = ${response.body.product_id}`);
-    expect(stored).toEqual([{ name: 'Keyboard', supply_price: 1000 }]);
+    const stored = await stack.db.query<{ name: string; supply_price: number; dated: unknown }>(
+      `SELECT name, supply_price, created_at IS NOT NULL AS dated FROM products WHERE id = ${response.body.product_id}`,
+    );
+    // The creation time is the column's default: the INSERT names only the name and the price.
+    expect(stored.map((row) => ({ ...row, dated: Number(row.dated) }))).toEqual([{ name: 'Keyboard', supply_price: 1000, dated: 1 }]);
   });
 
   test('trims the name and accepts a price of 0', async () => {
