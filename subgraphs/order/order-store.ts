@@ -24,9 +24,10 @@ const LINES_SQL = 'SELECT product_id FROM order_lines WHERE order_id = ? ORDER B
 /**
  * The writes, as SQL with placeholders for the same reason. TypeORM's `save` and `insert` wrote
  * each order's id and product ids into the text of their statements (the lines' INSERT, and a
- * SELECT reloading `created_at` after the order's INSERT, which nothing reads): every write
- * prepared statements no other write could reuse, and they pushed the fixed ones (BEGIN, the
- * order's INSERT, COMMIT) out of the driver's cache of 100, so those were prepared again too.
+ * SELECT reloading `created_at` after the order's INSERT, which nothing reads): on SQLite every
+ * write prepared statements no other write could reuse, and they pushed the fixed ones (BEGIN, the
+ * order's INSERT, COMMIT) out of the driver's cache of 100, so those were prepared again too; on
+ * MySQL the reload was one more query a write.
  * `created_at` takes its column default (CURRENT_TIMESTAMP), as TypeORM's `datetime('now')` did.
  */
 const ORDER_INSERT_SQL = 'INSERT INTO orders (name, user_id) VALUES (?, ?)';
